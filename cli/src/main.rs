@@ -1,0 +1,2 @@
+//! The `tenantform` binary: argument parsing and hand-off to commands.
+fn main() {}

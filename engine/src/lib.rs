@@ -1,0 +1,13 @@
+//! tenantform's engine: the stack language (config, eval, graph), planning and applying.
+//!
+//! The engine knows no concrete provider or state store: it works through the traits in
+//! [`provider`] and [`state`], which the `providers` and `state` crates implement and the CLI
+//! wires together. It never prints; it returns values and [`diagnostics::Diagnostics`] and
+//! reports progress through observer traits.
+
+pub mod address;
+pub mod diagnostics;
+pub mod provider;
+pub mod state;
+pub mod types;
+pub mod value;
