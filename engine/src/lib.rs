@@ -6,7 +6,10 @@
 //! reports progress through observer traits.
 
 pub mod address;
+pub mod config;
 pub mod diagnostics;
+pub mod eval;
+pub mod functions;
 pub mod provider;
 pub mod state;
 pub mod types;
