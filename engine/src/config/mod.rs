@@ -19,7 +19,7 @@ use hcl_edit::Span as _;
 use indexmap::IndexMap;
 
 use crate::address::Mode;
-use crate::diagnostics::{FileId, Span, Sources};
+use crate::diagnostics::{FileId, Sources, Span};
 use crate::types::Type;
 use crate::value::Value;
 

@@ -30,12 +30,28 @@ pub trait Scope {
 
 /// Evaluates an expression.
 pub fn eval(expr: &Expr, scope: &dyn Scope) -> Result<Value, Diagnostic> {
-    Evaluator { scope, file: expr.file, locals: Vec::new(), isolated: false }.expr(&expr.expr)
+    Evaluator {
+        scope,
+        file: expr.file,
+        locals: Vec::new(),
+        isolated: false,
+    }
+    .expr(&expr.expr)
 }
 
 /// Evaluates an expression with extra names bound.
-pub fn eval_with_locals(expr: &Expr, scope: &dyn Scope, locals: Vec<(String, Value)>) -> Result<Value, Diagnostic> {
-    Evaluator { scope, file: expr.file, locals, isolated: false }.expr(&expr.expr)
+pub fn eval_with_locals(
+    expr: &Expr,
+    scope: &dyn Scope,
+    locals: Vec<(String, Value)>,
+) -> Result<Value, Diagnostic> {
+    Evaluator {
+        scope,
+        file: expr.file,
+        locals,
+        isolated: false,
+    }
+    .expr(&expr.expr)
 }
 
 struct Evaluator<'a> {
@@ -49,8 +65,15 @@ struct Evaluator<'a> {
 
 type R = Result<Value, Diagnostic>;
 
-fn err(code: &'static str, summary: impl Into<String>, span: Option<Span>, label: impl Into<String>) -> Diagnostic {
-    Diagnostic::error(code, summary).with_span(span).with_label(label)
+fn err(
+    code: &'static str,
+    summary: impl Into<String>,
+    span: Option<Span>,
+    label: impl Into<String>,
+) -> Diagnostic {
+    Diagnostic::error(code, summary)
+        .with_span(span)
+        .with_label(label)
 }
 
 impl Evaluator<'_> {
@@ -91,7 +114,10 @@ impl Evaluator<'_> {
                                         "type-mismatch",
                                         "Invalid object key",
                                         self.span(ke),
-                                        format!("object keys must be strings, got {}", kv.type_name()),
+                                        format!(
+                                            "object keys must be strings, got {}",
+                                            kv.type_name()
+                                        ),
                                     ))
                                 }
                             }
@@ -111,7 +137,9 @@ impl Evaluator<'_> {
                 // hcl-edit parses `-a.b` as `(-a).b`; the operator binds looser than traversal.
                 Expression::UnaryOp(u) => {
                     let v = match &u.expr {
-                        Expression::Variable(v) => self.traversal(v.value().as_str(), &t.operators, e)?,
+                        Expression::Variable(v) => {
+                            self.traversal(v.value().as_str(), &t.operators, e)?
+                        }
                         inner => {
                             let base = self.expr(inner)?;
                             self.apply_ops(base, &t.operators, e)?
@@ -153,7 +181,11 @@ impl Evaluator<'_> {
                         ))
                     }
                 };
-                let v = if pick { self.expr(&c.true_expr)? } else { self.expr(&c.false_expr)? };
+                let v = if pick {
+                    self.expr(&c.true_expr)?
+                } else {
+                    self.expr(&c.false_expr)?
+                };
                 Ok(v.with_sensitive(sensitive))
             }
             Expression::FuncCall(f) => self.call(f, e),
@@ -177,22 +209,40 @@ impl Evaluator<'_> {
     }
 
     fn number(&self, v: Value, e: &Expression, op: &str) -> Result<f64, Diagnostic> {
+        self.number_at(v, self.span(e), op)
+    }
+
+    fn number_at(&self, v: Value, span: Option<Span>, op: &str) -> Result<f64, Diagnostic> {
         match v {
             Value::Number(n) => Ok(n),
             Value::String(s) => s.trim().parse::<f64>().map_err(|_| {
-                err("type-mismatch", format!("Invalid operand for \"{op}\""), self.span(e), format!("a number is required, got the string {s:?}"))
+                err(
+                    "type-mismatch",
+                    format!("Invalid operand for \"{op}\""),
+                    span,
+                    format!("a number is required, got the string {s:?}"),
+                )
             }),
-            Value::Null => Err(err("type-mismatch", format!("Invalid operand for \"{op}\""), self.span(e), "a number is required, got null")),
+            Value::Null => Err(err(
+                "type-mismatch",
+                format!("Invalid operand for \"{op}\""),
+                span,
+                "a number is required, got null",
+            )),
             other => Err(err(
                 "type-mismatch",
                 format!("Invalid operand for \"{op}\""),
-                self.span(e),
+                span,
                 format!("a number is required, got {}", other.type_name()),
             )),
         }
     }
 
     fn boolean(&self, v: Value, e: &Expression, op: &str) -> Result<bool, Diagnostic> {
+        self.boolean_at(v, self.span(e), op)
+    }
+
+    fn boolean_at(&self, v: Value, span: Option<Span>, op: &str) -> Result<bool, Diagnostic> {
         match v {
             Value::Bool(b) => Ok(b),
             Value::String(s) if s == "true" => Ok(true),
@@ -200,20 +250,80 @@ impl Evaluator<'_> {
             other => Err(err(
                 "type-mismatch",
                 format!("Invalid operand for \"{op}\""),
-                self.span(e),
+                span,
                 format!("a bool is required, got {}", other.type_name()),
             )),
         }
     }
 
+    /// Binary operators. hcl-edit 0.8 parses an operator chain right-leaning without
+    /// precedence (`1 - 2 - 3` as `1 - (2 - 3)`), so the chain is flattened and re-associated
+    /// here with HCL's precedence, all levels left-associative.
     fn binary(&mut self, b: &hcl_edit::expr::BinaryOp) -> R {
+        let mut operands: Vec<&Expression> = Vec::new();
+        let mut ops: Vec<BinaryOperator> = Vec::new();
+        let mut cur = b;
+        loop {
+            operands.push(&cur.lhs_expr);
+            ops.push(*cur.operator.value());
+            match &cur.rhs_expr {
+                Expression::BinaryOp(next) => cur = next,
+                last => {
+                    operands.push(last);
+                    break;
+                }
+            }
+        }
+        let mut values = Vec::with_capacity(operands.len());
+        for e in &operands {
+            values.push((self.expr(e)?, self.span(e)));
+        }
+        // Precedence climbing over the evaluated operands.
+        let mut values = values.into_iter();
+        let first = values.next().unwrap_or((Value::Null, None));
+        let rest: Vec<(BinaryOperator, (Value, Option<Span>))> =
+            ops.into_iter().zip(values).collect();
+        let mut pos = 0;
+        self.climb(first, &rest, &mut pos, 1).map(|(v, _)| v)
+    }
+
+    fn climb(
+        &self,
+        mut lhs: (Value, Option<Span>),
+        rest: &[(BinaryOperator, (Value, Option<Span>))],
+        pos: &mut usize,
+        min_prec: u8,
+    ) -> Result<(Value, Option<Span>), Diagnostic> {
+        while *pos < rest.len() && precedence(rest[*pos].0) >= min_prec {
+            let (op, rhs0) = &rest[*pos];
+            let op = *op;
+            *pos += 1;
+            let mut rhs = rhs0.clone();
+            while *pos < rest.len() && precedence(rest[*pos].0) > precedence(op) {
+                rhs = self.climb(rhs, rest, pos, precedence(op) + 1)?;
+            }
+            let span = match (lhs.1, rhs.1) {
+                (Some(a), Some(b)) => Some(a.to(b)),
+                (a, b) => a.or(b),
+            };
+            lhs = (self.apply_binary(op, lhs, rhs)?, span);
+        }
+        Ok(lhs)
+    }
+
+    fn apply_binary(
+        &self,
+        op: BinaryOperator,
+        lhs: (Value, Option<Span>),
+        rhs: (Value, Option<Span>),
+    ) -> R {
         use BinaryOperator as Op;
-        let op = *b.operator.value();
-        let lhs = self.expr(&b.lhs_expr)?;
-        let rhs = self.expr(&b.rhs_expr)?;
+        let (lhs, lspan) = lhs;
+        let (rhs, rspan) = rhs;
         let (lhs, ls) = lhs.unmark();
         let (rhs, rs) = rhs.unmark();
         let sensitive = ls || rs;
+        let sym = op.as_str();
         let out = match op {
             Op::Eq | Op::NotEq => {
                 if !lhs.is_wholly_known() || !rhs.is_wholly_known() {
@@ -223,64 +333,51 @@ impl Evaluator<'_> {
                     Value::Bool(if op == Op::Eq { eq } else { !eq })
                 }
             }
-            Op::And | Op::Or => {
-                let sym = if op == Op::And { "&&" } else { "||" };
-                match (lhs, rhs) {
-                    (Value::Unknown, _) | (_, Value::Unknown) => Value::Unknown,
-                    (l, r) => {
-                        let l = self.boolean(l, &b.lhs_expr, sym)?;
-                        let r = self.boolean(r, &b.rhs_expr, sym)?;
-                        Value::Bool(if op == Op::And { l && r } else { l || r })
-                    }
+            Op::And | Op::Or => match (lhs, rhs) {
+                (Value::Unknown, _) | (_, Value::Unknown) => Value::Unknown,
+                (l, r) => {
+                    let l = self.boolean_at(l, lspan, sym)?;
+                    let r = self.boolean_at(r, rspan, sym)?;
+                    Value::Bool(if op == Op::And { l && r } else { l || r })
                 }
-            }
-            _ => {
-                let sym = op.as_str();
-                match (lhs, rhs) {
-                    (Value::Unknown, _) | (_, Value::Unknown) => Value::Unknown,
-                    (l, r) => {
-                        let l = self.number(l, &b.lhs_expr, sym)?;
-                        let r = self.number(r, &b.rhs_expr, sym)?;
-                        match op {
-                            Op::Plus => Value::Number(l + r),
-                            Op::Minus => Value::Number(l - r),
-                            Op::Mul => Value::Number(l * r),
-                            Op::Div => {
-                                if r == 0.0 {
-                                    return Err(err(
-                                        "division-by-zero",
-                                        "Division by zero",
-                                        self.span(&b.rhs_expr),
-                                        "the divisor is zero",
-                                    ));
-                                }
-                                Value::Number(l / r)
-                            }
-                            Op::Mod => {
-                                if r == 0.0 {
-                                    return Err(err(
-                                        "division-by-zero",
-                                        "Modulo by zero",
-                                        self.span(&b.rhs_expr),
-                                        "the divisor is zero",
-                                    ));
-                                }
-                                Value::Number(l % r)
-                            }
-                            Op::Less => Value::Bool(l < r),
-                            Op::LessEq => Value::Bool(l <= r),
-                            Op::Greater => Value::Bool(l > r),
-                            Op::GreaterEq => Value::Bool(l >= r),
-                            _ => unreachable!("handled above"),
+            },
+            _ => match (lhs, rhs) {
+                (Value::Unknown, _) | (_, Value::Unknown) => Value::Unknown,
+                (l, r) => {
+                    let l = self.number_at(l, lspan, sym)?;
+                    let r = self.number_at(r, rspan, sym)?;
+                    match op {
+                        Op::Plus => Value::Number(l + r),
+                        Op::Minus => Value::Number(l - r),
+                        Op::Mul => Value::Number(l * r),
+                        Op::Div | Op::Mod if r == 0.0 => {
+                            return Err(err(
+                                "division-by-zero",
+                                "Division by zero",
+                                rspan,
+                                "the divisor is zero",
+                            ))
                         }
+                        Op::Div => Value::Number(l / r),
+                        Op::Mod => Value::Number(l % r),
+                        Op::Less => Value::Bool(l < r),
+                        Op::LessEq => Value::Bool(l <= r),
+                        Op::Greater => Value::Bool(l > r),
+                        Op::GreaterEq => Value::Bool(l >= r),
+                        Op::Eq | Op::NotEq | Op::And | Op::Or => unreachable!("handled above"),
                     }
                 }
-            }
+            },
         };
         Ok(out.with_sensitive(sensitive))
     }
 
-    fn traversal(&mut self, root: &str, ops: &[Decorated<TraversalOperator>], whole: &Expression) -> R {
+    fn traversal(
+        &mut self,
+        root: &str,
+        ops: &[Decorated<TraversalOperator>],
+        whole: &Expression,
+    ) -> R {
         if let Some((_, v)) = self.locals.iter().rev().find(|(n, _)| n == root) {
             let v = v.clone();
             return self.apply_ops(v, ops, whole);
@@ -288,7 +385,12 @@ impl Evaluator<'_> {
         let span = self.span(whole).unwrap_or(Span::new(self.file, 0..0));
         if self.isolated {
             let names: Vec<&str> = self.locals.iter().map(|(n, _)| n.as_str()).collect();
-            let mut d = err("undefined-reference", format!("Unknown template variable \"{root}\""), Some(span), "templates see only the variables passed to templatefile()");
+            let mut d = err(
+                "undefined-reference",
+                format!("Unknown template variable \"{root}\""),
+                Some(span),
+                "templates see only the variables passed to templatefile()",
+            );
             if let Some(s) = did_you_mean(root, names) {
                 d = d.with_help(format!("did you mean \"{s}\"?"));
             }
@@ -309,9 +411,21 @@ impl Evaluator<'_> {
             )
         };
         let (target, consumed) = match root {
-            "var" => (RefTarget::Var(attr(0).ok_or_else(|| need_attr("var", "var.region"))?), 1),
-            "local" => (RefTarget::Local(attr(0).ok_or_else(|| need_attr("local", "local.name"))?), 1),
-            "module" => (RefTarget::Module(attr(0).ok_or_else(|| need_attr("module", "module.db.url"))?, None), 1),
+            "var" => (
+                RefTarget::Var(attr(0).ok_or_else(|| need_attr("var", "var.region"))?),
+                1,
+            ),
+            "local" => (
+                RefTarget::Local(attr(0).ok_or_else(|| need_attr("local", "local.name"))?),
+                1,
+            ),
+            "module" => (
+                RefTarget::Module(
+                    attr(0).ok_or_else(|| need_attr("module", "module.db.url"))?,
+                    None,
+                ),
+                1,
+            ),
             "data" => {
                 let t = attr(0).ok_or_else(|| need_attr("data", "data.local_file.config"))?;
                 let n = attr(1).ok_or_else(|| need_attr("data.TYPE", "data.local_file.config"))?;
@@ -323,9 +437,14 @@ impl Evaluator<'_> {
             "path" => (RefTarget::Path, 0),
             "self" => (RefTarget::SelfRef, 0),
             ty => match attr(0) {
-                Some(name) => (RefTarget::Resource(crate::address::Mode::Managed, ty.to_string(), name), 1),
+                Some(name) => (
+                    RefTarget::Resource(crate::address::Mode::Managed, ty.to_string(), name),
+                    1,
+                ),
                 None => {
-                    let mut names: Vec<&str> = vec!["var", "local", "module", "data", "each", "count", "tenant", "path"];
+                    let mut names: Vec<&str> = vec![
+                        "var", "local", "module", "data", "each", "count", "tenant", "path",
+                    ];
                     names.extend(self.locals.iter().map(|(n, _)| n.as_str()));
                     let mut d = err(
                         "undefined-reference",
@@ -346,11 +465,19 @@ impl Evaluator<'_> {
         self.apply_ops(v, &ops[consumed..], whole)
     }
 
-    fn apply_ops(&mut self, mut v: Value, ops: &[Decorated<TraversalOperator>], whole: &Expression) -> R {
+    fn apply_ops(
+        &mut self,
+        mut v: Value,
+        ops: &[Decorated<TraversalOperator>],
+        whole: &Expression,
+    ) -> R {
         let mut i = 0;
         while i < ops.len() {
             let op = ops[i].value();
-            let op_span = ops[i].span().map(|r| Span::new(self.file, r)).or_else(|| self.span(whole));
+            let op_span = ops[i]
+                .span()
+                .map(|r| Span::new(self.file, r))
+                .or_else(|| self.span(whole));
             match op {
                 TraversalOperator::AttrSplat(_) | TraversalOperator::FullSplat(_) => {
                     let full = matches!(op, TraversalOperator::FullSplat(_));
@@ -359,7 +486,11 @@ impl Evaluator<'_> {
                     while j < ops.len() {
                         match ops[j].value() {
                             TraversalOperator::GetAttr(_) => j += 1,
-                            TraversalOperator::Index(_) | TraversalOperator::LegacyIndex(_) if full => j += 1,
+                            TraversalOperator::Index(_) | TraversalOperator::LegacyIndex(_)
+                                if full =>
+                            {
+                                j += 1
+                            }
                             _ => break,
                         }
                     }
@@ -459,26 +590,48 @@ impl Evaluator<'_> {
                     _ => f64::NAN,
                 };
                 if idx.is_nan() {
-                    return Err(err("invalid-index", "Invalid index", span, format!("a list index must be a whole number, got {}", key.type_name())));
+                    return Err(err(
+                        "invalid-index",
+                        "Invalid index",
+                        span,
+                        format!(
+                            "a list index must be a whole number, got {}",
+                            key.type_name()
+                        ),
+                    ));
                 }
                 if idx < 0.0 || idx as usize >= items.len() {
                     return Err(err(
                         "invalid-index",
                         "Invalid index",
                         span,
-                        format!("index {} is out of range for a list of {} element(s)", format_number(idx), items.len()),
+                        format!(
+                            "index {} is out of range for a list of {} element(s)",
+                            format_number(idx),
+                            items.len()
+                        ),
                     ));
                 }
                 items.into_iter().nth(idx as usize).unwrap_or(Value::Null)
             }
             Value::Map(mut m) => {
                 let Some(k) = key.to_interp_string() else {
-                    return Err(err("invalid-index", "Invalid index", span, format!("a map key must be a string, got {}", key.type_name())));
+                    return Err(err(
+                        "invalid-index",
+                        "Invalid index",
+                        span,
+                        format!("a map key must be a string, got {}", key.type_name()),
+                    ));
                 };
                 match m.remove(&k) {
                     Some(x) => x,
                     None => {
-                        let mut d = err("invalid-index", "Invalid index", span, format!("the map has no element for the key \"{k}\""));
+                        let mut d = err(
+                            "invalid-index",
+                            "Invalid index",
+                            span,
+                            format!("the map has no element for the key \"{k}\""),
+                        );
                         if let Some(sug) = did_you_mean(&k, m.keys().map(String::as_str)) {
                             d = d.with_help(format!("did you mean \"{sug}\"?"));
                         }
@@ -487,11 +640,30 @@ impl Evaluator<'_> {
                 }
             }
             Value::Set(_) => {
-                return Err(err("invalid-index", "Invalid index", span, "elements of a set cannot be accessed by index")
-                    .with_help("convert it with tolist() first"))
+                return Err(err(
+                    "invalid-index",
+                    "Invalid index",
+                    span,
+                    "elements of a set cannot be accessed by index",
+                )
+                .with_help("convert it with tolist() first"))
             }
-            Value::Null => return Err(err("null-value", "Attempt to index a null value", span, "this value is null")),
-            other => return Err(err("invalid-index", "Invalid index", span, format!("a {} cannot be indexed", other.type_name()))),
+            Value::Null => {
+                return Err(err(
+                    "null-value",
+                    "Attempt to index a null value",
+                    span,
+                    "this value is null",
+                ))
+            }
+            other => {
+                return Err(err(
+                    "invalid-index",
+                    "Invalid index",
+                    span,
+                    format!("a {} cannot be indexed", other.type_name()),
+                ))
+            }
         };
         Ok(out.with_sensitive(s))
     }
@@ -501,7 +673,11 @@ impl Evaluator<'_> {
         let mut unknown = false;
         let mut sensitive = false;
         self.template_into(t, (false, false), &mut out, &mut unknown, &mut sensitive)?;
-        let v = if unknown { Value::Unknown } else { Value::String(out) };
+        let v = if unknown {
+            Value::Unknown
+        } else {
+            Value::String(out)
+        };
         Ok(v.with_sensitive(sensitive))
     }
 
@@ -518,7 +694,11 @@ impl Evaluator<'_> {
         let elements: Vec<&Element> = t.iter().collect();
         for (idx, el) in elements.iter().enumerate() {
             // Strip markers (`~`) on neighbours trim whitespace of literals.
-            let strip_before = if idx == 0 { edges.0 } else { strips_end(elements[idx - 1]) };
+            let strip_before = if idx == 0 {
+                edges.0
+            } else {
+                strips_end(elements[idx - 1])
+            };
             let strip_after = match elements.get(idx + 1) {
                 Some(n) => strips_start(n),
                 None => edges.1,
@@ -547,7 +727,9 @@ impl Evaluator<'_> {
                                 self.span(&i.expr),
                                 "the value is null; templates cannot include null",
                             )
-                            .with_help("use coalesce(x, \"\") or a conditional to provide a fallback"))
+                            .with_help(
+                                "use coalesce(x, \"\") or a conditional to provide a fallback",
+                            ))
                         }
                         other => match other.to_interp_string() {
                             Some(s) => out.push_str(&s),
@@ -578,7 +760,13 @@ impl Evaluator<'_> {
                                     Some(s) => s.strip_start(),
                                     None => d.endif_expr.strip.strip_start(),
                                 };
-                                self.template_into(&d.if_expr.template, (d.if_expr.strip.strip_end(), end), out, unknown, sensitive)?;
+                                self.template_into(
+                                    &d.if_expr.template,
+                                    (d.if_expr.strip.strip_end(), end),
+                                    out,
+                                    unknown,
+                                    sensitive,
+                                )?;
                             } else if let Some(e) = &d.else_expr {
                                 let edges = (e.strip.strip_end(), d.endif_expr.strip.strip_start());
                                 self.template_into(&e.template, edges, out, unknown, sensitive)?;
@@ -602,9 +790,19 @@ impl Evaluator<'_> {
                         if let Some(kv) = &d.for_expr.key_var {
                             self.locals.push((kv.value().to_string(), k));
                         }
-                        self.locals.push((d.for_expr.value_var.value().to_string(), v));
-                        let edges = (d.for_expr.strip.strip_end(), d.endfor_expr.strip.strip_start());
-                        let r = self.template_into(&d.for_expr.template, edges, out, unknown, sensitive);
+                        self.locals
+                            .push((d.for_expr.value_var.value().to_string(), v));
+                        let edges = (
+                            d.for_expr.strip.strip_end(),
+                            d.endfor_expr.strip.strip_start(),
+                        );
+                        let r = self.template_into(
+                            &d.for_expr.template,
+                            edges,
+                            out,
+                            unknown,
+                            sensitive,
+                        );
                         self.locals.truncate(n);
                         r?;
                     }
@@ -615,21 +813,37 @@ impl Evaluator<'_> {
     }
 
     /// (key, value) pairs of a collection for `for`; `None` when unknown.
-    fn iteration_pairs(&self, coll: Value, e: &Expression) -> Result<Option<Vec<(Value, Value)>>, Diagnostic> {
+    fn iteration_pairs(
+        &self,
+        coll: Value,
+        e: &Expression,
+    ) -> Result<Option<Vec<(Value, Value)>>, Diagnostic> {
         Ok(Some(match coll {
             Value::Unknown => return Ok(None),
-            Value::List(items) => items.into_iter().enumerate().map(|(i, v)| (Value::Number(i as f64), v)).collect(),
+            Value::List(items) => items
+                .into_iter()
+                .enumerate()
+                .map(|(i, v)| (Value::Number(i as f64), v))
+                .collect(),
             Value::Set(items) => items.into_iter().map(|v| (v.clone(), v)).collect(),
             Value::Map(m) => m.into_iter().map(|(k, v)| (Value::String(k), v)).collect(),
             Value::Null => {
-                return Err(err("null-value", "Iteration over null value", self.span(e), "a for expression needs a collection, got null"))
+                return Err(err(
+                    "null-value",
+                    "Iteration over null value",
+                    self.span(e),
+                    "a for expression needs a collection, got null",
+                ))
             }
             other => {
                 return Err(err(
                     "type-mismatch",
                     "Iteration over non-iterable value",
                     self.span(e),
-                    format!("a for expression needs a list, set, map or object, got {}", other.type_name()),
+                    format!(
+                        "a for expression needs a list, set, map or object, got {}",
+                        other.type_name()
+                    ),
                 ))
             }
         }))
@@ -678,7 +892,12 @@ impl Evaluator<'_> {
                             return Ok(());
                         }
                         let Some(key) = kv.to_interp_string() else {
-                            return Err(err("type-mismatch", "Invalid object key", self.span(ke), format!("keys must be strings, got {}", kv.type_name())));
+                            return Err(err(
+                                "type-mismatch",
+                                "Invalid object key",
+                                self.span(ke),
+                                format!("keys must be strings, got {}", kv.type_name()),
+                            ));
                         };
                         if f.grouping {
                             groups.entry(key).or_default().push(val);
@@ -705,7 +924,12 @@ impl Evaluator<'_> {
         }
         let out = match &f.key_expr {
             None => Value::List(list),
-            Some(_) if f.grouping => Value::Map(groups.into_iter().map(|(k, v)| (k, Value::List(v))).collect()),
+            Some(_) if f.grouping => Value::Map(
+                groups
+                    .into_iter()
+                    .map(|(k, v)| (k, Value::List(v)))
+                    .collect(),
+            ),
             Some(_) => Value::Map(map),
         };
         Ok(out.with_sensitive(sensitive))
@@ -718,7 +942,12 @@ impl Evaluator<'_> {
         match name {
             "try" => {
                 if args.is_empty() {
-                    return Err(err("arguments", "try() needs at least one argument", span, "no arguments"));
+                    return Err(err(
+                        "arguments",
+                        "try() needs at least one argument",
+                        span,
+                        "no arguments",
+                    ));
                 }
                 let mut last = None;
                 for a in &args {
@@ -728,12 +957,22 @@ impl Evaluator<'_> {
                     }
                 }
                 let d = last.unwrap_or_else(|| err("arguments", "try() failed", span, ""));
-                return Err(err("try-failed", "No try() argument succeeded", span, format!("the last one failed: {}", d.summary))
-                    .with_detail(d.label.unwrap_or_default()));
+                return Err(err(
+                    "try-failed",
+                    "No try() argument succeeded",
+                    span,
+                    format!("the last one failed: {}", d.summary),
+                )
+                .with_detail(d.label.unwrap_or_default()));
             }
             "can" => {
                 if args.len() != 1 {
-                    return Err(err("arguments", "can() takes exactly one argument", span, format!("{} given", args.len())));
+                    return Err(err(
+                        "arguments",
+                        "can() takes exactly one argument",
+                        span,
+                        format!("{} given", args.len()),
+                    ));
                 }
                 return Ok(match self.expr(args[0]) {
                     Ok(v) if v.is_unknown() => Value::Unknown,
@@ -745,7 +984,12 @@ impl Evaluator<'_> {
             _ => {}
         }
         if !functions::exists(name) {
-            let mut d = err("unknown-function", format!("Call to unknown function \"{name}\""), span, "no function with this name");
+            let mut d = err(
+                "unknown-function",
+                format!("Call to unknown function \"{name}\""),
+                span,
+                "no function with this name",
+            );
             if let Some(s) = did_you_mean(name, functions::names()) {
                 d = d.with_help(format!("did you mean \"{s}\"?"));
             }
@@ -768,16 +1012,26 @@ impl Evaluator<'_> {
                             "type-mismatch",
                             "Invalid expanding argument",
                             args.last().and_then(|a| self.span(a)),
-                            format!("the final argument must be a list to expand with ..., got {}", other.type_name()),
+                            format!(
+                                "the final argument must be a list to expand with ..., got {}",
+                                other.type_name()
+                            ),
                         ))
                     }
                 }
             }
         }
-        let ctx = FuncContext { base_dir: self.scope.base_dir() };
+        let ctx = FuncContext {
+            base_dir: self.scope.base_dir(),
+        };
         functions::call(name, values, &ctx).map_err(|fe| {
             let arg_span = fe.arg.and_then(|i| args.get(i)).and_then(|a| self.span(a));
-            let mut d = err("function-error", format!("Error in function call {name}()"), arg_span.or(span), fe.message);
+            let mut d = err(
+                "function-error",
+                format!("Error in function call {name}()"),
+                arg_span.or(span),
+                fe.message,
+            );
             if let Some(sig) = functions::signature(name) {
                 d = d.with_help(format!("usage: {sig}"));
             }
@@ -787,7 +1041,12 @@ impl Evaluator<'_> {
 
     fn templatefile(&mut self, args: &[&Expression], span: Option<Span>) -> R {
         if args.len() != 2 {
-            return Err(err("arguments", "templatefile() takes a path and an object of variables", span, format!("{} argument(s) given", args.len())));
+            return Err(err(
+                "arguments",
+                "templatefile() takes a path and an object of variables",
+                span,
+                format!("{} argument(s) given", args.len()),
+            ));
         }
         let path = self.expr(args[0])?;
         let vars = self.expr(args[1])?;
@@ -796,22 +1055,42 @@ impl Evaluator<'_> {
         }
         let (vars, sensitive) = vars.unmark();
         let Some(p) = path.as_str() else {
-            return Err(err("type-mismatch", "Invalid templatefile() path", self.span(args[0]), "the path must be a string"));
+            return Err(err(
+                "type-mismatch",
+                "Invalid templatefile() path",
+                self.span(args[0]),
+                "the path must be a string",
+            ));
         };
         let full = self.scope.base_dir().join(p);
         let text = std::fs::read_to_string(&full).map_err(|e| {
-            err("function-error", "Error in function call templatefile()", self.span(args[0]), format!("cannot read {}: {e}", full.display()))
+            err(
+                "function-error",
+                "Error in function call templatefile()",
+                self.span(args[0]),
+                format!("cannot read {}: {e}", full.display()),
+            )
         })?;
         let template = hcl_edit::parser::parse_template(&text).map_err(|e| {
             err(
                 "function-error",
                 "Error in function call templatefile()",
                 self.span(args[0]),
-                format!("{} line {}: {}", full.display(), e.location().line(), e.message()),
+                format!(
+                    "{} line {}: {}",
+                    full.display(),
+                    e.location().line(),
+                    e.message()
+                ),
             )
         })?;
         let Value::Map(m) = vars else {
-            return Err(err("type-mismatch", "Invalid templatefile() variables", self.span(args[1]), "the variables must be an object"));
+            return Err(err(
+                "type-mismatch",
+                "Invalid templatefile() variables",
+                self.span(args[1]),
+                "the variables must be an object",
+            ));
         };
         // The template sees only its variables, never the caller's names.
         let saved = std::mem::take(&mut self.locals);
@@ -825,6 +1104,19 @@ impl Evaluator<'_> {
         self.isolated = was_isolated;
         self.locals = saved;
         Ok(r?.with_sensitive(sensitive))
+    }
+}
+
+/// HCL operator precedence (higher binds tighter).
+fn precedence(op: BinaryOperator) -> u8 {
+    use BinaryOperator as Op;
+    match op {
+        Op::Or => 1,
+        Op::And => 2,
+        Op::Eq | Op::NotEq => 3,
+        Op::Less | Op::LessEq | Op::Greater | Op::GreaterEq => 4,
+        Op::Plus | Op::Minus => 5,
+        Op::Mul | Op::Div | Op::Mod => 6,
     }
 }
 
@@ -855,7 +1147,10 @@ pub fn values_equal(a: &Value, b: &Value) -> bool {
             x.len() == y.len() && x.iter().zip(y).all(|(p, q)| values_equal(p, q))
         }
         (Value::Map(x), Value::Map(y)) => {
-            x.len() == y.len() && x.iter().zip(y).all(|((k1, v1), (k2, v2))| k1 == k2 && values_equal(v1, v2))
+            x.len() == y.len()
+                && x.iter()
+                    .zip(y)
+                    .all(|((k1, v1), (k2, v2))| k1 == k2 && values_equal(v1, v2))
         }
         (x, y) => x == y,
     }
