@@ -126,10 +126,7 @@ pub struct ResourceAddr {
 
 impl ResourceAddr {
     pub fn instance(&self, key: InstanceKey) -> InstanceAddr {
-        InstanceAddr {
-            resource: self.clone(),
-            key,
-        }
+        InstanceAddr { resource: self.clone(), key }
     }
 }
 
@@ -218,10 +215,7 @@ struct Lexer<'a> {
 
 impl<'a> Lexer<'a> {
     fn fail<T>(&self, reason: impl Into<String>) -> Result<T, AddressError> {
-        Err(AddressError {
-            input: self.input.to_string(),
-            reason: reason.into(),
-        })
+        Err(AddressError { input: self.input.to_string(), reason: reason.into() })
     }
 
     fn rest(&self) -> &'a str {
@@ -294,11 +288,7 @@ impl<'a> Lexer<'a> {
                     self.pos += len;
                     InstanceKey::Int(i)
                 }
-                Err(_) => {
-                    return self.fail(format!(
-                        "instance key {digits:?} must be a number or a quoted string"
-                    ))
-                }
+                Err(_) => return self.fail(format!("instance key {digits:?} must be a number or a quoted string")),
             }
         };
         if !self.rest().starts_with(']') {
@@ -313,10 +303,7 @@ impl FromStr for Target {
     type Err = AddressError;
 
     fn from_str(input: &str) -> Result<Self, Self::Err> {
-        let mut lx = Lexer {
-            input: input.trim(),
-            pos: 0,
-        };
+        let mut lx = Lexer { input: input.trim(), pos: 0 };
         let mut module = ModuleAddr::root();
         if lx.at_end() {
             return lx.fail("the address is empty");
@@ -358,12 +345,7 @@ impl FromStr for Target {
         }
         lx.dot()?;
         let name = lx.ident()?;
-        let resource = ResourceAddr {
-            module,
-            mode,
-            ty,
-            name,
-        };
+        let resource = ResourceAddr { module, mode, ty, name };
         if lx.at_end() {
             return Ok(Target::Resource(resource));
         }
@@ -399,10 +381,7 @@ impl FromStr for ModuleAddr {
         }
         match input.parse::<Target>()? {
             Target::Module(m) => Ok(m),
-            _ => Err(AddressError {
-                input: input.to_string(),
-                reason: "this is not a module address".into(),
-            }),
+            _ => Err(AddressError { input: input.to_string(), reason: "this is not a module address".into() }),
         }
     }
 }

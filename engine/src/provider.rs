@@ -59,14 +59,7 @@ pub struct AttributeSchema {
 
 impl AttributeSchema {
     pub fn new(ty: Type, kind: AttrKind) -> Self {
-        AttributeSchema {
-            ty,
-            kind,
-            force_new: false,
-            sensitive: false,
-            default: None,
-            description: String::new(),
-        }
+        AttributeSchema { ty, kind, force_new: false, sensitive: false, default: None, description: String::new() }
     }
     pub fn required(ty: Type) -> Self {
         Self::new(ty, AttrKind::Required)
@@ -178,11 +171,8 @@ impl Schema {
     /// The object type a value of this schema has (for conversion).
     pub fn object_type(&self) -> Type {
         use crate::types::ObjectAttr;
-        let mut attrs: BTreeMap<String, ObjectAttr> = self
-            .attributes
-            .iter()
-            .map(|(k, a)| (k.clone(), ObjectAttr::optional(a.ty.clone(), None)))
-            .collect();
+        let mut attrs: BTreeMap<String, ObjectAttr> =
+            self.attributes.iter().map(|(k, a)| (k.clone(), ObjectAttr::optional(a.ty.clone(), None))).collect();
         for (k, b) in &self.blocks {
             let t = match b.nesting {
                 Nesting::Single => b.schema.object_type(),
@@ -245,13 +235,7 @@ pub struct ProviderError {
 
 impl ProviderError {
     pub fn new(kind: ErrorKind, summary: impl Into<String>) -> Self {
-        ProviderError {
-            kind,
-            summary: summary.into(),
-            detail: None,
-            help: None,
-            attribute: None,
-        }
+        ProviderError { kind, summary: summary.into(), detail: None, help: None, attribute: None }
     }
     pub fn permanent(summary: impl Into<String>) -> Self {
         Self::new(ErrorKind::Permanent, summary)
@@ -345,10 +329,7 @@ pub trait ResourceType: Send + Sync {
     /// Refines the engine's proposed new state (e.g. marks attributes that will change as
     /// unknown). The default accepts the proposal.
     async fn plan(&self, req: PlanRequest) -> Result<PlanResponse, ProviderError> {
-        Ok(PlanResponse {
-            planned: req.proposed,
-            requires_replace: Vec::new(),
-        })
+        Ok(PlanResponse { planned: req.proposed, requires_replace: Vec::new() })
     }
 
     /// Creates the object and returns its full state.
@@ -358,12 +339,7 @@ pub trait ResourceType: Send + Sync {
     async fn read(&self, current: &Value, ctx: &OpContext) -> Result<Option<Value>, ProviderError>;
 
     /// Updates the object in place and returns its new state.
-    async fn update(
-        &self,
-        prior: &Value,
-        planned: &Value,
-        ctx: &OpContext,
-    ) -> Result<Value, ProviderError>;
+    async fn update(&self, prior: &Value, planned: &Value, ctx: &OpContext) -> Result<Value, ProviderError>;
 
     /// Deletes the object. Deleting something already gone is success.
     async fn delete(&self, current: &Value, ctx: &OpContext) -> Result<(), ProviderError>;
@@ -399,8 +375,7 @@ pub trait Provider: Send + Sync {
     /// Builds a configured instance from the `provider {}` block's value (an object following
     /// `schema().config`; null attributes when there is no block). Reading environment
     /// variables for credentials is the provider's job here.
-    async fn configure(&self, config: &Value)
-        -> Result<Arc<dyn ConfiguredProvider>, ProviderError>;
+    async fn configure(&self, config: &Value) -> Result<Arc<dyn ConfiguredProvider>, ProviderError>;
 }
 
 /// The providers a command may use, by name.
@@ -461,14 +436,10 @@ impl ProviderRegistry {
 
     /// Every resource type name, for "did you mean" suggestions.
     pub fn resource_types(&self) -> impl Iterator<Item = &str> {
-        self.schemas
-            .values()
-            .flat_map(|s| s.resources.keys().map(String::as_str))
+        self.schemas.values().flat_map(|s| s.resources.keys().map(String::as_str))
     }
 
     pub fn data_source_types(&self) -> impl Iterator<Item = &str> {
-        self.schemas
-            .values()
-            .flat_map(|s| s.data_sources.keys().map(String::as_str))
+        self.schemas.values().flat_map(|s| s.data_sources.keys().map(String::as_str))
     }
 }

@@ -129,13 +129,9 @@ mod partition_serials_as_map {
         s.collect_map(m.iter().map(|(p, v)| (p.key(), v)))
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(
-        d: D,
-    ) -> Result<BTreeMap<Partition, u64>, D::Error> {
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<Partition, u64>, D::Error> {
         let m = BTreeMap::<String, u64>::deserialize(d)?;
-        Ok(m.into_iter()
-            .map(|(k, v)| (Partition::from_key(&k), v))
-            .collect())
+        Ok(m.into_iter().map(|(k, v)| (Partition::from_key(&k), v)).collect())
     }
 }
 
@@ -144,10 +140,7 @@ mod outputs_as_list {
     use super::*;
     use serde::{Deserializer, Serializer};
 
-    pub fn serialize<S: Serializer>(
-        m: &BTreeMap<(ModuleAddr, String), OutputState>,
-        s: S,
-    ) -> Result<S::Ok, S::Error> {
+    pub fn serialize<S: Serializer>(m: &BTreeMap<(ModuleAddr, String), OutputState>, s: S) -> Result<S::Ok, S::Error> {
         s.collect_seq(m.values())
     }
 
@@ -155,10 +148,7 @@ mod outputs_as_list {
         d: D,
     ) -> Result<BTreeMap<(ModuleAddr, String), OutputState>, D::Error> {
         let list = Vec::<OutputState>::deserialize(d)?;
-        Ok(list
-            .into_iter()
-            .map(|o| ((o.module.clone(), o.name.clone()), o))
-            .collect())
+        Ok(list.into_iter().map(|o| ((o.module.clone(), o.name.clone()), o)).collect())
     }
 }
 
@@ -180,8 +170,7 @@ impl StateSnapshot {
                     self.resources.remove(a);
                 }
                 Change::PutOutput(o) => {
-                    self.outputs
-                        .insert((o.module.clone(), o.name.clone()), o.clone());
+                    self.outputs.insert((o.module.clone(), o.name.clone()), o.clone());
                 }
                 Change::RemoveOutput { module, name } => {
                     self.outputs.remove(&(module.clone(), name.clone()));
@@ -235,9 +224,7 @@ pub struct LockInfo {
 impl LockInfo {
     /// A lock request for the current process.
     pub fn for_current_process(operation: &str) -> LockInfo {
-        let who = std::env::var("USER")
-            .or_else(|_| std::env::var("USERNAME"))
-            .unwrap_or_else(|_| "unknown".into());
+        let who = std::env::var("USER").or_else(|_| std::env::var("USERNAME")).unwrap_or_else(|_| "unknown".into());
         let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
             .map(|s| s.trim().to_string())
             .or_else(|_| std::env::var("HOSTNAME"))
@@ -260,10 +247,7 @@ impl fmt::Display for LockInfo {
             f,
             "ID: {}\n  Partition: {}\n  Operation: {}\n  Who: {}@{}\n  PID: {}\n  Created: {}",
             self.id,
-            self.partition
-                .as_ref()
-                .map(|p| p.to_string())
-                .unwrap_or_else(|| "-".into()),
+            self.partition.as_ref().map(|p| p.to_string()).unwrap_or_else(|| "-".into()),
             self.operation,
             self.who,
             self.host,
@@ -275,10 +259,7 @@ impl fmt::Display for LockInfo {
 
 /// Current UTC time as RFC 3339 (seconds precision), without a date library.
 pub fn now_rfc3339() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
+    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
     rfc3339(secs)
 }
 
@@ -338,9 +319,7 @@ pub enum StateError {
     Locked { holders: Vec<LockInfo> },
     #[error("lock {0} is not held")]
     NotLocked(String),
-    #[error(
-        "state lineage mismatch: the stored state has lineage {stored}, the input has {given}"
-    )]
+    #[error("state lineage mismatch: the stored state has lineage {stored}, the input has {given}")]
     LineageMismatch { stored: String, given: String },
     #[error("state serial conflict: {0}")]
     SerialConflict(String),
@@ -367,12 +346,8 @@ pub trait StateBackend: Send + Sync {
 
     /// Takes the locks of the given partitions (all or nothing). Fails with
     /// [`StateError::Locked`] naming the holders if any is held, after waiting up to `wait`.
-    fn lock(
-        &self,
-        partitions: &[Partition],
-        info: &LockInfo,
-        wait: Duration,
-    ) -> Result<Box<dyn LockGuard>, StateError>;
+    fn lock(&self, partitions: &[Partition], info: &LockInfo, wait: Duration)
+        -> Result<Box<dyn LockGuard>, StateError>;
 
     /// Releases a lock.
     fn unlock(&self, guard: Box<dyn LockGuard>) -> Result<(), StateError>;
@@ -385,12 +360,7 @@ pub trait StateBackend: Send + Sync {
 
     /// Writes changes in one durable transaction and returns the new serial. Every change must
     /// fall in a partition the guard holds. Records history.
-    fn commit(
-        &self,
-        guard: &dyn LockGuard,
-        operation: &str,
-        changes: &[Change],
-    ) -> Result<u64, StateError>;
+    fn commit(&self, guard: &dyn LockGuard, operation: &str, changes: &[Change]) -> Result<u64, StateError>;
 
     /// The history, newest first, at most `limit` entries.
     fn history(&self, limit: usize) -> Result<Vec<HistoryEntry>, StateError>;

@@ -201,9 +201,7 @@ impl Value {
 
     /// The number as an integer, when it is one.
     pub fn as_i64(&self) -> Option<i64> {
-        self.as_f64()
-            .filter(|n| n.fract() == 0.0 && n.abs() < 9.007_199_254_740_992e15)
-            .map(|n| n as i64)
+        self.as_f64().filter(|n| n.fract() == 0.0 && n.abs() < 9.007_199_254_740_992e15).map(|n| n as i64)
     }
 
     pub fn as_map(&self) -> Option<&BTreeMap<String, Value>> {
@@ -275,13 +273,7 @@ impl Value {
     /// Every path at which an unknown value sits (looking through sensitive marks).
     pub fn unknown_paths(&self) -> Vec<AttrPath> {
         let mut out = Vec::new();
-        collect_paths(
-            self,
-            &mut Vec::new(),
-            &mut out,
-            &|v| matches!(v, Value::Unknown),
-            false,
-        );
+        collect_paths(self, &mut Vec::new(), &mut out, &|v| matches!(v, Value::Unknown), false);
         out
     }
 
@@ -330,9 +322,7 @@ impl Value {
             Value::List(items) | Value::Set(items) => {
                 serde_json::Value::Array(items.iter().map(Value::to_json).collect())
             }
-            Value::Map(m) => {
-                serde_json::Value::Object(m.iter().map(|(k, v)| (k.clone(), v.to_json())).collect())
-            }
+            Value::Map(m) => serde_json::Value::Object(m.iter().map(|(k, v)| (k.clone(), v.to_json())).collect()),
             Value::Sensitive(inner) => inner.to_json(),
         }
     }
@@ -344,14 +334,10 @@ impl Value {
             serde_json::Value::Bool(b) => Value::Bool(*b),
             serde_json::Value::Number(n) => Value::Number(n.as_f64().unwrap_or(0.0)),
             serde_json::Value::String(s) => Value::String(s.clone()),
-            serde_json::Value::Array(items) => {
-                Value::List(items.iter().map(Value::from_json).collect())
+            serde_json::Value::Array(items) => Value::List(items.iter().map(Value::from_json).collect()),
+            serde_json::Value::Object(m) => {
+                Value::Map(m.iter().map(|(k, v)| (k.clone(), Value::from_json(v))).collect())
             }
-            serde_json::Value::Object(m) => Value::Map(
-                m.iter()
-                    .map(|(k, v)| (k.clone(), Value::from_json(v)))
-                    .collect(),
-            ),
         }
     }
 
@@ -375,9 +361,7 @@ impl Value {
             }
             cur = match (cur, step) {
                 (Value::Map(m), PathStep::Key(k)) => m.get_mut(k)?,
-                (Value::List(items) | Value::Set(items), PathStep::Index(i)) => {
-                    items.get_mut(*i)?
-                }
+                (Value::List(items) | Value::Set(items), PathStep::Index(i)) => items.get_mut(*i)?,
                 _ => return None,
             };
         }
@@ -432,9 +416,7 @@ fn number_to_json(n: f64) -> serde_json::Value {
     if n.fract() == 0.0 && n.abs() < 9.007_199_254_740_992e15 {
         serde_json::Value::from(n as i64)
     } else {
-        serde_json::Number::from_f64(n)
-            .map(serde_json::Value::Number)
-            .unwrap_or(serde_json::Value::Null)
+        serde_json::Number::from_f64(n).map(serde_json::Value::Number).unwrap_or(serde_json::Value::Null)
     }
 }
 
@@ -559,17 +541,11 @@ pub struct EncodedValue {
 
 impl EncodedValue {
     pub fn encode(v: &Value) -> EncodedValue {
-        EncodedValue {
-            value: v.to_json(),
-            sensitive: v.sensitive_paths(),
-            unknown: v.unknown_paths(),
-        }
+        EncodedValue { value: v.to_json(), sensitive: v.sensitive_paths(), unknown: v.unknown_paths() }
     }
 
     pub fn decode(&self) -> Value {
-        Value::from_json(&self.value)
-            .with_unknown_paths(&self.unknown)
-            .mark_paths(&self.sensitive)
+        Value::from_json(&self.value).with_unknown_paths(&self.unknown).mark_paths(&self.sensitive)
     }
 }
 
@@ -620,11 +596,7 @@ mod tests {
 
     #[test]
     fn sets_are_sorted_and_deduplicated() {
-        let s = Value::set(vec![
-            Value::string("b"),
-            Value::string("a"),
-            Value::string("b"),
-        ]);
+        let s = Value::set(vec![Value::string("b"), Value::string("a"), Value::string("b")]);
         assert_eq!(s, Value::Set(vec![Value::string("a"), Value::string("b")]));
     }
 
@@ -643,11 +615,7 @@ mod tests {
 
     #[test]
     fn path_rendering() {
-        let p = vec![
-            PathStep::Key("a".into()),
-            PathStep::Index(0),
-            PathStep::Key("x y".into()),
-        ];
+        let p = vec![PathStep::Key("a".into()), PathStep::Index(0), PathStep::Key("x y".into())];
         assert_eq!(path_to_string(&p), "a[0][\"x y\"]");
     }
 }

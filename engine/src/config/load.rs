@@ -21,14 +21,21 @@ pub struct LoadOptions {
     pub files: Option<BTreeMap<PathBuf, String>>,
 }
 
-/// Loads the stack in `dir`. Returns the configuration when there were no errors, and every
-/// diagnostic (errors and warnings) either way.
-pub fn load(dir: &Path) -> (Option<Config>, Diagnostics) {
+/// What loading produced: the sources read (always, so diagnostics can be rendered), the
+/// configuration when there were no errors, and every diagnostic.
+pub struct Loaded {
+    pub sources: Arc<Sources>,
+    pub config: Option<Config>,
+    pub diags: Diagnostics,
+}
+
+/// Loads the stack in `dir`.
+pub fn load(dir: &Path) -> Loaded {
     load_with_sources(dir, &LoadOptions::default())
 }
 
 /// Like [`load`], with options.
-pub fn load_with_sources(dir: &Path, opts: &LoadOptions) -> (Option<Config>, Diagnostics) {
+pub fn load_with_sources(dir: &Path, opts: &LoadOptions) -> Loaded {
     let mut loader = Loader {
         sources: Sources::default(),
         diags: Diagnostics::new(),
@@ -39,17 +46,12 @@ pub fn load_with_sources(dir: &Path, opts: &LoadOptions) -> (Option<Config>, Dia
     };
     let root = loader.load_module(dir, true, None);
     let Loader { sources, diags, .. } = loader;
-    match root {
-        Some(root) if !diags.has_errors() => (
-            Some(Config {
-                root,
-                sources: Arc::new(sources),
-                dir: dir.to_path_buf(),
-            }),
-            diags,
-        ),
-        _ => (None, diags),
-    }
+    let sources = Arc::new(sources);
+    let config = match root {
+        Some(root) if !diags.has_errors() => Some(Config { root, sources: sources.clone(), dir: dir.to_path_buf() }),
+        _ => None,
+    };
+    Loaded { sources, config, diags }
 }
 
 struct Loader<'a> {
@@ -82,10 +84,7 @@ const TOP_LEVEL_BLOCKS: &[&str] = &[
 
 impl Loader<'_> {
     fn display_name(&self, path: &Path) -> String {
-        path.strip_prefix(&self.cwd)
-            .unwrap_or(path)
-            .display()
-            .to_string()
+        path.strip_prefix(&self.cwd).unwrap_or(path).display().to_string()
     }
 
     /// Lists the configuration files of a directory: `*.hcl` and `*.tf`, sorted, hidden files
@@ -111,11 +110,8 @@ impl Loader<'_> {
                 Err(e) => {
                     if d == dir {
                         self.diags.push(
-                            Diagnostic::error(
-                                "io",
-                                format!("cannot read directory {}", self.display_name(&d)),
-                            )
-                            .with_detail(e.to_string()),
+                            Diagnostic::error("io", format!("cannot read directory {}", self.display_name(&d)))
+                                .with_detail(e.to_string()),
                         );
                     }
                     continue;
@@ -125,11 +121,7 @@ impl Loader<'_> {
                 let p = entry.path();
                 let ft = entry.file_type().ok();
                 if ft.is_some_and(|t| t.is_dir()) {
-                    if recursive
-                        && !p
-                            .file_name()
-                            .is_some_and(|n| n.to_string_lossy().starts_with('.'))
-                    {
+                    if recursive && !p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.')) {
                         dirs.push(p);
                     }
                 } else if is_config(&p) {
@@ -149,10 +141,8 @@ impl Loader<'_> {
             Ok(bytes) => match String::from_utf8(bytes) {
                 Ok(s) => Some(s),
                 Err(_) => {
-                    self.diags.push(Diagnostic::error(
-                        "io",
-                        format!("{} is not valid UTF-8 text", self.display_name(path)),
-                    ));
+                    self.diags
+                        .push(Diagnostic::error("io", format!("{} is not valid UTF-8 text", self.display_name(path))));
                     None
                 }
             },
@@ -166,12 +156,7 @@ impl Loader<'_> {
         }
     }
 
-    fn load_module(
-        &mut self,
-        dir: &Path,
-        is_root: bool,
-        call_span: Option<Span>,
-    ) -> Option<Arc<Module>> {
+    fn load_module(&mut self, dir: &Path, is_root: bool, call_span: Option<Span>) -> Option<Arc<Module>> {
         let key = if self.opts.files.is_some() {
             dir.to_path_buf()
         } else {
@@ -205,10 +190,7 @@ impl Loader<'_> {
             return None;
         }
         self.stack.push(key.clone());
-        let mut module = Module {
-            dir: dir.to_path_buf(),
-            ..Module::default()
-        };
+        let mut module = Module { dir: dir.to_path_buf(), ..Module::default() };
         let mut files = self.list_files(dir, false);
         if is_root {
             // Tenant declarations may be dropped into tenants/ by a signup flow.
@@ -217,12 +199,9 @@ impl Loader<'_> {
         }
         if files.is_empty() && self.opts.files.is_none() {
             self.diags.push(
-                Diagnostic::error(
-                    "no-config",
-                    format!("No configuration files in {}", self.display_name(dir)),
-                )
-                .with_span(call_span)
-                .with_help("configuration files end in .hcl or .tf"),
+                Diagnostic::error("no-config", format!("No configuration files in {}", self.display_name(dir)))
+                    .with_span(call_span)
+                    .with_help("configuration files end in .hcl or .tf"),
             );
         }
         for path in files {
@@ -251,16 +230,11 @@ impl Loader<'_> {
                         );
                     }
                     Structure::Block(b) => {
-                        if in_tenants_dir
-                            && !matches!(b.ident.value().as_str(), "tenant" | "import")
-                        {
+                        if in_tenants_dir && !matches!(b.ident.value().as_str(), "tenant" | "import") {
                             self.diags.push(
                                 Diagnostic::error(
                                     "misplaced-block",
-                                    format!(
-                                        "\"{}\" block in the tenants/ directory",
-                                        b.ident.value()
-                                    ),
+                                    format!("\"{}\" block in the tenants/ directory", b.ident.value()),
                                 )
                                 .with_span(sp(file, b.ident.span()))
                                 .with_label("only tenant (and import) blocks belong here")
@@ -297,11 +271,7 @@ impl Loader<'_> {
         if let Some(stack) = &module.tenant_stack {
             for t in module.tenants.values() {
                 if let Err(e) = validate_slug(&t.slug, &stack.reserved_slugs) {
-                    let code = if e.message.contains("reserved") {
-                        "reserved-slug"
-                    } else {
-                        "invalid-slug"
-                    };
+                    let code = if e.message.contains("reserved") { "reserved-slug" } else { "invalid-slug" };
                     self.diags.push(
                         Diagnostic::error(code, "Invalid tenant slug")
                             .with_span(Some(t.slug_span))
@@ -313,23 +283,17 @@ impl Loader<'_> {
                     if !stack.module.variables.contains_key(name) {
                         let mut d = Diagnostic::error(
                             "unknown-argument",
-                            format!(
-                                "Tenant input \"{name}\" is not a variable of the tenant stack"
-                            ),
+                            format!("Tenant input \"{name}\" is not a variable of the tenant stack"),
                         )
                         .with_span(Some(attr.name_span))
                         .with_label(format!(
                             "{} declares no variable \"{name}\"",
                             self.display_name(&stack.module.dir)
                         ));
-                        if let Some(s) =
-                            did_you_mean(name, stack.module.variables.keys().map(String::as_str))
-                        {
+                        if let Some(s) = did_you_mean(name, stack.module.variables.keys().map(String::as_str)) {
                             d = d.with_help(format!("did you mean \"{s}\"?"));
                         } else {
-                            d = d.with_help(format!(
-                                "declare `variable \"{name}\" {{}}` in the tenant stack module"
-                            ));
+                            d = d.with_help(format!("declare `variable \"{name}\" {{}}` in the tenant stack module"));
                         }
                         self.diags.push(d);
                     }
@@ -407,14 +371,7 @@ impl Loader<'_> {
                     if let Some(prev) = module.locals.get(&name) {
                         self.duplicate("local value", &name, attr.name_span, prev.span);
                     } else {
-                        module.locals.insert(
-                            name.clone(),
-                            Local {
-                                name,
-                                span: attr.name_span,
-                                expr: attr.expr,
-                            },
-                        );
+                        module.locals.insert(name.clone(), Local { name, span: attr.name_span, expr: attr.expr });
                     }
                 }
             }
@@ -422,12 +379,7 @@ impl Loader<'_> {
                 let Some([name]) = self.labels::<1>(file, &b, "output", &["name"]) else {
                     return;
                 };
-                let body = self.body(
-                    file,
-                    b.body,
-                    &["value", "description", "sensitive", "depends_on"],
-                    &[],
-                );
+                let body = self.body(file, b.body, &["value", "description", "sensitive", "depends_on"], &[]);
                 let Some(value) = body.attrs.get("value") else {
                     self.missing(span, "output", "value");
                     return;
@@ -447,38 +399,24 @@ impl Loader<'_> {
                 }
             }
             "resource" | "data" => {
-                let mode = if kind == "data" {
-                    Mode::Data
-                } else {
-                    Mode::Managed
-                };
+                let mode = if kind == "data" { Mode::Data } else { Mode::Managed };
                 let Some([ty, name]) = self.labels::<2>(file, &b, &kind, &["type", "name"]) else {
                     return;
                 };
-                let type_span = b
-                    .labels
-                    .first()
-                    .and_then(|l| label_span(file, l))
-                    .unwrap_or(span);
+                let type_span = b.labels.first().and_then(|l| label_span(file, l)).unwrap_or(span);
                 let mut body = self.body(file, b.body, &[], &[]);
                 let count = body.attrs.shift_remove("count").map(|a| a.expr);
                 let for_each = body.attrs.shift_remove("for_each").map(|a| a.expr);
                 if let (Some(c), Some(_)) = (&count, &for_each) {
                     self.diags.push(
-                        Diagnostic::error(
-                            "conflicting-arguments",
-                            "count and for_each cannot both be set",
-                        )
-                        .with_span(c.span())
-                        .with_label("remove count or for_each"),
+                        Diagnostic::error("conflicting-arguments", "count and for_each cannot both be set")
+                            .with_span(c.span())
+                            .with_label("remove count or for_each"),
                     );
                 }
                 let depends_on = self.depends_on(&body);
                 body.attrs.shift_remove("depends_on");
-                let provider = body
-                    .attrs
-                    .shift_remove("provider")
-                    .and_then(|a| self.provider_ref(&a));
+                let provider = body.attrs.shift_remove("provider").and_then(|a| self.provider_ref(&a));
                 let mut lifecycle = Lifecycle::default();
                 let mut rest = Vec::new();
                 for nb in std::mem::take(&mut body.blocks) {
@@ -516,16 +454,7 @@ impl Loader<'_> {
                 }
                 let key = r.key();
                 if let Some(prev) = module.resources.get(&key) {
-                    self.duplicate(
-                        if mode == Mode::Data {
-                            "data source"
-                        } else {
-                            "resource"
-                        },
-                        &key,
-                        span,
-                        prev.span,
-                    );
+                    self.duplicate(if mode == Mode::Data { "data source" } else { "resource" }, &key, span, prev.span);
                 } else {
                     module.resources.insert(key, Arc::new(r));
                 }
@@ -535,27 +464,17 @@ impl Loader<'_> {
                     return;
                 };
                 let mut body = self.body(file, b.body, &[], &[]);
-                let alias = body.attrs.shift_remove("alias").and_then(|a| {
-                    match literal_value(&a.expr.expr) {
-                        Some(Value::String(s)) => Some(s),
-                        _ => {
-                            self.diags.push(
-                                Diagnostic::error(
-                                    "invalid-argument",
-                                    "alias must be a literal string",
-                                )
+                let alias = body.attrs.shift_remove("alias").and_then(|a| match literal_value(&a.expr.expr) {
+                    Some(Value::String(s)) => Some(s),
+                    _ => {
+                        self.diags.push(
+                            Diagnostic::error("invalid-argument", "alias must be a literal string")
                                 .with_span(a.expr.span()),
-                            );
-                            None
-                        }
+                        );
+                        None
                     }
                 });
-                let p = ProviderConfig {
-                    name,
-                    alias,
-                    span,
-                    body,
-                };
+                let p = ProviderConfig { name, alias, span, body };
                 if let Some(prev) = module.providers.iter().find(|q| q.key() == p.key()) {
                     self.duplicate("provider configuration", &p.key(), span, prev.span);
                 } else {
@@ -611,9 +530,7 @@ impl Loader<'_> {
                         )
                         .with_span(Some(attr.name_span))
                         .with_label("not an input of this module");
-                        if let Some(s) =
-                            did_you_mean(input, child.variables.keys().map(String::as_str))
-                        {
+                        if let Some(s) = did_you_mean(input, child.variables.keys().map(String::as_str)) {
                             d = d.with_help(format!("did you mean \"{s}\"?"));
                         }
                         self.diags.push(d);
@@ -642,19 +559,14 @@ impl Loader<'_> {
                     return;
                 }
                 self.labels::<0>(file, &b, "tenant_stack", &[]);
-                let mut body =
-                    self.body(file, b.body, &["source", "inputs", "reserved_slugs"], &[]);
-                let Some((source, source_span)) = self.source_arg(&mut body, span, "tenant_stack")
-                else {
+                let mut body = self.body(file, b.body, &["source", "inputs", "reserved_slugs"], &[]);
+                let Some((source, source_span)) = self.source_arg(&mut body, span, "tenant_stack") else {
                     return;
                 };
                 let reserved_slugs = match body.attrs.get("reserved_slugs") {
                     Some(a) => match literal_value(&a.expr.expr) {
                         Some(Value::List(items)) if items.iter().all(|i| i.as_str().is_some()) => {
-                            items
-                                .iter()
-                                .filter_map(|i| i.as_str().map(str::to_string))
-                                .collect()
+                            items.iter().filter_map(|i| i.as_str().map(str::to_string)).collect()
                         }
                         _ => {
                             self.diags.push(
@@ -667,10 +579,7 @@ impl Loader<'_> {
                             Vec::new()
                         }
                     },
-                    None => DEFAULT_RESERVED_SLUGS
-                        .iter()
-                        .map(|s| s.to_string())
-                        .collect(),
+                    None => DEFAULT_RESERVED_SLUGS.iter().map(|s| s.to_string()).collect(),
                 };
                 let Some(child) = self.child_module(&module.dir, &source, source_span) else {
                     return;
@@ -697,38 +606,23 @@ impl Loader<'_> {
                 let Some([slug]) = self.labels::<1>(file, &b, "tenant", &["slug"]) else {
                     return;
                 };
-                let slug_span = b
-                    .labels
-                    .first()
-                    .and_then(|l| label_span(file, l))
-                    .unwrap_or(span);
+                let slug_span = b.labels.first().and_then(|l| label_span(file, l)).unwrap_or(span);
                 let body = self.body(file, b.body, &[], &[]);
                 for nb in &body.blocks {
                     self.diags.push(
-                        Diagnostic::error(
-                            "unexpected-block",
-                            format!("Unexpected \"{}\" block in a tenant", nb.ty),
-                        )
-                        .with_span(Some(nb.type_span))
-                        .with_label("tenant blocks take input arguments only"),
+                        Diagnostic::error("unexpected-block", format!("Unexpected \"{}\" block in a tenant", nb.ty))
+                            .with_span(Some(nb.type_span))
+                            .with_label("tenant blocks take input arguments only"),
                     );
                 }
-                let t = Tenant {
-                    slug: slug.clone(),
-                    span,
-                    slug_span,
-                    inputs: body.attrs,
-                };
+                let t = Tenant { slug: slug.clone(), span, slug_span, inputs: body.attrs };
                 if let Some(prev) = module.tenants.get(&slug) {
                     self.diags.push(
-                        Diagnostic::error(
-                            "duplicate-tenant",
-                            format!("Tenant \"{slug}\" is declared twice"),
-                        )
-                        .with_span(Some(slug_span))
-                        .with_label("second declaration")
-                        .with_secondary(prev.slug_span, "first declared here")
-                        .with_help("each tenant is declared once; remove or rename one of them"),
+                        Diagnostic::error("duplicate-tenant", format!("Tenant \"{slug}\" is declared twice"))
+                            .with_span(Some(slug_span))
+                            .with_label("second declaration")
+                            .with_secondary(prev.slug_span, "first declared here")
+                            .with_help("each tenant is declared once; remove or rename one of them"),
                     );
                 } else {
                     module.tenants.insert(slug, t);
@@ -752,11 +646,9 @@ impl Loader<'_> {
                 self.labels::<0>(file, &b, "moved", &[]);
                 let body = self.body(file, b.body, &["from", "to"], &[]);
                 match (body.attrs.get("from"), body.attrs.get("to")) {
-                    (Some(from), Some(to)) => module.moved.push(MovedBlock {
-                        span,
-                        from: from.expr.clone(),
-                        to: to.expr.clone(),
-                    }),
+                    (Some(from), Some(to)) => {
+                        module.moved.push(MovedBlock { span, from: from.expr.clone(), to: to.expr.clone() })
+                    }
                     (None, _) => self.missing(span, "moved", "from"),
                     (_, None) => self.missing(span, "moved", "to"),
                 }
@@ -778,46 +670,28 @@ impl Loader<'_> {
                 Diagnostic::error("unknown-block", "Unsupported block type \"terraform\"")
                     .with_span(ident_span)
                     .with_label("tenantform has no terraform block")
-                    .with_help(
-                        "configure state with a `state { … }` block; providers are built in",
-                    ),
+                    .with_help("configure state with a `state { … }` block; providers are built in"),
             ),
             other => {
-                let mut d = Diagnostic::error(
-                    "unknown-block",
-                    format!("Unsupported block type \"{other}\""),
-                )
-                .with_span(ident_span)
-                .with_label("not a block tenantform knows");
+                let mut d = Diagnostic::error("unknown-block", format!("Unsupported block type \"{other}\""))
+                    .with_span(ident_span)
+                    .with_label("not a block tenantform knows");
                 d = match did_you_mean(other, TOP_LEVEL_BLOCKS.iter().copied()) {
                     Some(s) => d.with_help(format!("did you mean \"{s}\"?")),
-                    None => d.with_help(format!(
-                        "the top level holds: {}",
-                        TOP_LEVEL_BLOCKS.join(", ")
-                    )),
+                    None => d.with_help(format!("the top level holds: {}", TOP_LEVEL_BLOCKS.join(", "))),
                 };
                 self.diags.push(d);
             }
         }
     }
 
-    fn child_module(
-        &mut self,
-        parent_dir: &Path,
-        source: &str,
-        source_span: Span,
-    ) -> Option<Arc<Module>> {
+    fn child_module(&mut self, parent_dir: &Path, source: &str, source_span: Span) -> Option<Arc<Module>> {
         if !(source.starts_with("./") || source.starts_with("../")) {
             self.diags.push(
-                Diagnostic::error(
-                    "invalid-source",
-                    format!("Module source \"{source}\" is not a local path"),
-                )
-                .with_span(Some(source_span))
-                .with_label("must start with ./ or ../")
-                .with_help(
-                    "tenantform loads modules from local directories, e.g. source = \"./tenant\"",
-                ),
+                Diagnostic::error("invalid-source", format!("Module source \"{source}\" is not a local path"))
+                    .with_span(Some(source_span))
+                    .with_label("must start with ./ or ../")
+                    .with_help("tenantform loads modules from local directories, e.g. source = \"./tenant\""),
             );
             return None;
         }
@@ -847,12 +721,9 @@ impl Loader<'_> {
 
     fn root_only(&mut self, span: Option<Span>, what: &str) {
         self.diags.push(
-            Diagnostic::error(
-                "misplaced-block",
-                format!("\"{what}\" blocks belong in the root module"),
-            )
-            .with_span(span)
-            .with_label("not allowed inside a module"),
+            Diagnostic::error("misplaced-block", format!("\"{what}\" blocks belong in the root module"))
+                .with_span(span)
+                .with_label("not allowed inside a module"),
         );
     }
 
@@ -868,23 +739,14 @@ impl Loader<'_> {
 
     fn missing(&mut self, span: Span, block: &str, arg: &str) {
         self.diags.push(
-            Diagnostic::error(
-                "missing-argument",
-                format!("Missing required argument \"{arg}\""),
-            )
-            .with_span(Some(span))
-            .with_label(format!("this {block} block needs \"{arg}\"")),
+            Diagnostic::error("missing-argument", format!("Missing required argument \"{arg}\""))
+                .with_span(Some(span))
+                .with_label(format!("this {block} block needs \"{arg}\"")),
         );
     }
 
     /// Checks the number of labels and returns them.
-    fn labels<const N: usize>(
-        &mut self,
-        file: FileId,
-        b: &Block,
-        kind: &str,
-        names: &[&str],
-    ) -> Option<[String; N]> {
+    fn labels<const N: usize>(&mut self, file: FileId, b: &Block, kind: &str, names: &[&str]) -> Option<[String; N]> {
         let labels: Vec<String> = b.labels.iter().map(|l| l.as_str().to_string()).collect();
         if labels.len() != N {
             let expected = if N == 0 {
@@ -893,20 +755,13 @@ impl Loader<'_> {
                 format!(
                     "{kind} blocks take {N} label{}: {kind} {} {{ … }}",
                     if N == 1 { "" } else { "s" },
-                    names
-                        .iter()
-                        .map(|n| format!("\"{n}\""))
-                        .collect::<Vec<_>>()
-                        .join(" ")
+                    names.iter().map(|n| format!("\"{n}\"")).collect::<Vec<_>>().join(" ")
                 )
             };
             self.diags.push(
-                Diagnostic::error(
-                    "invalid-labels",
-                    format!("Wrong number of labels on a {kind} block"),
-                )
-                .with_span(header_span(file, b).into())
-                .with_label(expected),
+                Diagnostic::error("invalid-labels", format!("Wrong number of labels on a {kind} block"))
+                    .with_span(header_span(file, b).into())
+                    .with_label(expected),
             );
             return None;
         }
@@ -936,27 +791,16 @@ impl Loader<'_> {
                     }
                     if let Some(prev) = out.attrs.get(&name) {
                         self.diags.push(
-                            Diagnostic::error(
-                                "duplicate",
-                                format!("Argument \"{name}\" is set twice"),
-                            )
-                            .with_span(Some(name_span))
-                            .with_label("set again here")
-                            .with_secondary(prev.name_span, "first set here"),
+                            Diagnostic::error("duplicate", format!("Argument \"{name}\" is set twice"))
+                                .with_span(Some(name_span))
+                                .with_label("set again here")
+                                .with_secondary(prev.name_span, "first set here"),
                         );
                         continue;
                     }
                     out.attrs.insert(
                         name.clone(),
-                        Attr {
-                            name,
-                            name_span,
-                            expr: Arc::new(Expr {
-                                file,
-                                expr: a.value,
-                            }),
-                            span,
-                        },
+                        Attr { name, name_span, expr: Arc::new(Expr { file, expr: a.value }), span },
                     );
                 }
                 Structure::Block(b) => {
@@ -969,13 +813,7 @@ impl Loader<'_> {
                     let span = sp(file, b.span()).unwrap_or(type_span);
                     let labels = b.labels.iter().map(|l| l.as_str().to_string()).collect();
                     let inner = self.body(file, b.body, &[], &[]);
-                    out.blocks.push(NestedBlock {
-                        ty,
-                        labels,
-                        type_span,
-                        span,
-                        body: inner,
-                    });
+                    out.blocks.push(NestedBlock { ty, labels, type_span, span, body: inner });
                 }
             }
         }
@@ -995,11 +833,7 @@ impl Loader<'_> {
 
     fn unknown_name(&mut self, what: &str, name: &str, span: Span, allowed: &[&str]) {
         let mut d = Diagnostic::error(
-            if what == "block" {
-                "unknown-block"
-            } else {
-                "unknown-argument"
-            },
+            if what == "block" { "unknown-block" } else { "unknown-argument" },
             format!("Unsupported {what} \"{name}\""),
         )
         .with_span(Some(span))
@@ -1018,11 +852,8 @@ impl Loader<'_> {
             Some(Value::String(s)) => Some(s),
             _ => {
                 self.diags.push(
-                    Diagnostic::error(
-                        "invalid-argument",
-                        format!("\"{name}\" must be a literal string"),
-                    )
-                    .with_span(a.expr.span()),
+                    Diagnostic::error("invalid-argument", format!("\"{name}\" must be a literal string"))
+                        .with_span(a.expr.span()),
                 );
                 None
             }
@@ -1035,11 +866,8 @@ impl Loader<'_> {
             Some(Value::Bool(b)) => Some(b),
             _ => {
                 self.diags.push(
-                    Diagnostic::error(
-                        "invalid-argument",
-                        format!("\"{name}\" must be true or false"),
-                    )
-                    .with_span(a.expr.span()),
+                    Diagnostic::error("invalid-argument", format!("\"{name}\" must be true or false"))
+                        .with_span(a.expr.span()),
                 );
                 None
             }
@@ -1052,12 +880,9 @@ impl Loader<'_> {
         };
         let Expression::Array(items) = &a.expr.expr else {
             self.diags.push(
-                Diagnostic::error(
-                    "invalid-argument",
-                    "depends_on must be a list of references",
-                )
-                .with_span(a.expr.span())
-                .with_help("e.g. depends_on = [random_password.admin, module.db]"),
+                Diagnostic::error("invalid-argument", "depends_on must be a list of references")
+                    .with_span(a.expr.span())
+                    .with_help("e.g. depends_on = [random_password.admin, module.db]"),
             );
             return Vec::new();
         };
@@ -1065,18 +890,12 @@ impl Loader<'_> {
         for item in items.iter() {
             match static_reference(item) {
                 Some(target @ (RefTarget::Resource(..) | RefTarget::Module(..))) => {
-                    out.push(Reference {
-                        target,
-                        span: a.expr.span_of(item).unwrap_or(a.span),
-                    })
+                    out.push(Reference { target, span: a.expr.span_of(item).unwrap_or(a.span) })
                 }
                 _ => self.diags.push(
-                    Diagnostic::error(
-                        "invalid-reference",
-                        "depends_on entries must name a resource or module",
-                    )
-                    .with_span(a.expr.span_of(item))
-                    .with_label("not a resource or module reference"),
+                    Diagnostic::error("invalid-reference", "depends_on entries must name a resource or module")
+                        .with_span(a.expr.span_of(item))
+                        .with_label("not a resource or module reference"),
                 ),
             }
         }
@@ -1103,28 +922,14 @@ impl Loader<'_> {
     }
 
     fn lifecycle(&mut self, nb: &NestedBlock) -> Lifecycle {
-        let allowed = [
-            "prevent_destroy",
-            "create_before_destroy",
-            "ignore_changes",
-            "replace_triggered_by",
-        ];
+        let allowed = ["prevent_destroy", "create_before_destroy", "ignore_changes", "replace_triggered_by"];
         self.only_attrs(&nb.body, &allowed, "lifecycle");
-        let mut l = Lifecycle {
-            span: Some(nb.span),
-            ..Lifecycle::default()
-        };
-        l.prevent_destroy = self
-            .const_bool(&nb.body, "prevent_destroy")
-            .unwrap_or(false);
-        l.create_before_destroy = self
-            .const_bool(&nb.body, "create_before_destroy")
-            .unwrap_or(false);
+        let mut l = Lifecycle { span: Some(nb.span), ..Lifecycle::default() };
+        l.prevent_destroy = self.const_bool(&nb.body, "prevent_destroy").unwrap_or(false);
+        l.create_before_destroy = self.const_bool(&nb.body, "create_before_destroy").unwrap_or(false);
         if let Some(a) = nb.body.attrs.get("ignore_changes") {
             match &a.expr.expr {
-                Expression::Variable(v) if v.value().as_str() == "all" => {
-                    l.ignore_all_changes = true
-                }
+                Expression::Variable(v) if v.value().as_str() == "all" => l.ignore_all_changes = true,
                 Expression::Array(items) => {
                     for item in items.iter() {
                         match item {
@@ -1135,21 +940,15 @@ impl Loader<'_> {
                                 }
                             }
                             _ => self.diags.push(
-                                Diagnostic::error(
-                                    "invalid-argument",
-                                    "ignore_changes entries are attribute names",
-                                )
-                                .with_span(a.expr.span_of(item)),
+                                Diagnostic::error("invalid-argument", "ignore_changes entries are attribute names")
+                                    .with_span(a.expr.span_of(item)),
                             ),
                         }
                     }
                 }
                 _ => self.diags.push(
-                    Diagnostic::error(
-                        "invalid-argument",
-                        "ignore_changes must be a list of attribute names or `all`",
-                    )
-                    .with_span(a.expr.span()),
+                    Diagnostic::error("invalid-argument", "ignore_changes must be a list of attribute names or `all`")
+                        .with_span(a.expr.span()),
                 ),
             }
         }
@@ -1157,10 +956,7 @@ impl Loader<'_> {
             if let Expression::Array(items) = &a.expr.expr {
                 for item in items.iter() {
                     if let Some(target @ RefTarget::Resource(..)) = static_reference(item) {
-                        l.replace_triggered_by.push(Reference {
-                            target,
-                            span: a.expr.span_of(item).unwrap_or(a.span),
-                        });
+                        l.replace_triggered_by.push(Reference { target, span: a.expr.span_of(item).unwrap_or(a.span) });
                     }
                 }
             }
@@ -1208,12 +1004,8 @@ pub(crate) fn const_value(e: &Expression) -> Option<Value> {
             }
             Some(Value::Map(m))
         }
-        Expression::Array(a) => Some(Value::List(
-            a.iter().map(const_value).collect::<Option<Vec<_>>>()?,
-        )),
-        Expression::UnaryOp(u)
-            if matches!(u.operator.value(), hcl_edit::expr::UnaryOperator::Neg) =>
-        {
+        Expression::Array(a) => Some(Value::List(a.iter().map(const_value).collect::<Option<Vec<_>>>()?)),
+        Expression::UnaryOp(u) if matches!(u.operator.value(), hcl_edit::expr::UnaryOperator::Neg) => {
             Some(Value::Number(-const_value(&u.expr)?.as_f64()?))
         }
         Expression::Parenthesis(p) => const_value(p.inner()),
@@ -1234,12 +1026,7 @@ fn label_span(file: FileId, l: &BlockLabel) -> Option<Span> {
 
 /// The span of a block's header (identifier and labels), which is what users recognise.
 fn header_span(file: FileId, b: &Block) -> Span {
-    let start = b
-        .ident
-        .span()
-        .map(|r| r.start)
-        .or_else(|| b.span().map(|r| r.start))
-        .unwrap_or(0);
+    let start = b.ident.span().map(|r| r.start).or_else(|| b.span().map(|r| r.start)).unwrap_or(0);
     let end = b
         .labels
         .last()
@@ -1254,19 +1041,11 @@ fn syntax_error(file: FileId, text: &str, e: &hcl_edit::parser::Error) -> Diagno
     let loc = e.location();
     let offset = loc.offset().min(text.len());
     // Underline the offending character (or the end of the file).
-    let end = text[offset..]
-        .chars()
-        .next()
-        .map(|c| offset + c.len_utf8())
-        .unwrap_or(offset);
+    let end = text[offset..].chars().next().map(|c| offset + c.len_utf8()).unwrap_or(offset);
     let message = e.message().to_string();
     Diagnostic::error("syntax", "Syntax error")
         .with_span(Some(Span::new(file, offset..end)))
-        .with_label(if message.is_empty() {
-            "unexpected input".to_string()
-        } else {
-            message
-        })
+        .with_label(if message.is_empty() { "unexpected input".to_string() } else { message })
 }
 
 /// Resolves `.` and `..` without touching the disk.

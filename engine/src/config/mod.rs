@@ -23,7 +23,7 @@ use crate::diagnostics::{FileId, Sources, Span};
 use crate::types::Type;
 use crate::value::Value;
 
-pub use load::{load, load_with_sources, LoadOptions};
+pub use load::{load, load_with_sources, LoadOptions, Loaded};
 pub use tenant::{validate_slug, SlugError, DEFAULT_RESERVED_SLUGS};
 pub use typeexpr::parse_type;
 

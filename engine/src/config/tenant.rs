@@ -72,16 +72,11 @@ pub fn validate_slug(slug: &str, reserved: &[String]) -> Result<(), SlugError> {
     let len = slug.chars().count();
     if len < 3 || len > 63 {
         return Err(SlugError {
-            message: format!(
-                "tenant slug \"{slug}\" is {len} characters long; slugs have 3 to 63 characters"
-            ),
+            message: format!("tenant slug \"{slug}\" is {len} characters long; slugs have 3 to 63 characters"),
             help: help_with("choose a slug of 3 to 63 characters"),
         });
     }
-    if let Some(bad) = slug
-        .chars()
-        .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-'))
-    {
+    if let Some(bad) = slug.chars().find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-')) {
         return Err(SlugError {
             message: format!("tenant slug \"{slug}\" contains {bad:?}; slugs are DNS labels of a-z, 0-9 and \"-\""),
             help: help_with("use lowercase letters, digits and hyphens (slugify() makes one from a name)"),
@@ -123,10 +118,7 @@ mod tests {
     use super::*;
 
     fn reserved() -> Vec<String> {
-        DEFAULT_RESERVED_SLUGS
-            .iter()
-            .map(|s| s.to_string())
-            .collect()
+        DEFAULT_RESERVED_SLUGS.iter().map(|s| s.to_string()).collect()
     }
 
     #[test]
@@ -141,16 +133,10 @@ mod tests {
         let e = validate_slug("Acme_Co", &reserved()).unwrap_err();
         assert!(e.message.contains("contains 'A'"), "{}", e.message);
         assert!(e.help.contains("\"acme-co\""), "{}", e.help);
-        assert!(validate_slug("ab", &reserved())
-            .unwrap_err()
-            .message
-            .contains("2 characters"));
+        assert!(validate_slug("ab", &reserved()).unwrap_err().message.contains("2 characters"));
         assert!(validate_slug("-abc", &reserved()).is_err());
         assert!(validate_slug(&"x".repeat(64), &reserved()).is_err());
-        assert!(validate_slug("admin", &reserved())
-            .unwrap_err()
-            .message
-            .contains("reserved"));
+        assert!(validate_slug("admin", &reserved()).unwrap_err().message.contains("reserved"));
         assert!(validate_slug("admin", &[]).is_ok());
     }
 }

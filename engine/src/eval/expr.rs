@@ -30,28 +30,12 @@ pub trait Scope {
 
 /// Evaluates an expression.
 pub fn eval(expr: &Expr, scope: &dyn Scope) -> Result<Value, Diagnostic> {
-    Evaluator {
-        scope,
-        file: expr.file,
-        locals: Vec::new(),
-        isolated: false,
-    }
-    .expr(&expr.expr)
+    Evaluator { scope, file: expr.file, locals: Vec::new(), isolated: false }.expr(&expr.expr)
 }
 
 /// Evaluates an expression with extra names bound.
-pub fn eval_with_locals(
-    expr: &Expr,
-    scope: &dyn Scope,
-    locals: Vec<(String, Value)>,
-) -> Result<Value, Diagnostic> {
-    Evaluator {
-        scope,
-        file: expr.file,
-        locals,
-        isolated: false,
-    }
-    .expr(&expr.expr)
+pub fn eval_with_locals(expr: &Expr, scope: &dyn Scope, locals: Vec<(String, Value)>) -> Result<Value, Diagnostic> {
+    Evaluator { scope, file: expr.file, locals, isolated: false }.expr(&expr.expr)
 }
 
 struct Evaluator<'a> {
@@ -65,15 +49,8 @@ struct Evaluator<'a> {
 
 type R = Result<Value, Diagnostic>;
 
-fn err(
-    code: &'static str,
-    summary: impl Into<String>,
-    span: Option<Span>,
-    label: impl Into<String>,
-) -> Diagnostic {
-    Diagnostic::error(code, summary)
-        .with_span(span)
-        .with_label(label)
+fn err(code: &'static str, summary: impl Into<String>, span: Option<Span>, label: impl Into<String>) -> Diagnostic {
+    Diagnostic::error(code, summary).with_span(span).with_label(label)
 }
 
 impl Evaluator<'_> {
@@ -114,10 +91,7 @@ impl Evaluator<'_> {
                                         "type-mismatch",
                                         "Invalid object key",
                                         self.span(ke),
-                                        format!(
-                                            "object keys must be strings, got {}",
-                                            kv.type_name()
-                                        ),
+                                        format!("object keys must be strings, got {}", kv.type_name()),
                                     ))
                                 }
                             }
@@ -137,9 +111,7 @@ impl Evaluator<'_> {
                 // hcl-edit parses `-a.b` as `(-a).b`; the operator binds looser than traversal.
                 Expression::UnaryOp(u) => {
                     let v = match &u.expr {
-                        Expression::Variable(v) => {
-                            self.traversal(v.value().as_str(), &t.operators, e)?
-                        }
+                        Expression::Variable(v) => self.traversal(v.value().as_str(), &t.operators, e)?,
                         inner => {
                             let base = self.expr(inner)?;
                             self.apply_ops(base, &t.operators, e)?
@@ -181,11 +153,7 @@ impl Evaluator<'_> {
                         ))
                     }
                 };
-                let v = if pick {
-                    self.expr(&c.true_expr)?
-                } else {
-                    self.expr(&c.false_expr)?
-                };
+                let v = if pick { self.expr(&c.true_expr)? } else { self.expr(&c.false_expr)? };
                 Ok(v.with_sensitive(sensitive))
             }
             Expression::FuncCall(f) => self.call(f, e),
@@ -281,8 +249,7 @@ impl Evaluator<'_> {
         // Precedence climbing over the evaluated operands.
         let mut values = values.into_iter();
         let first = values.next().unwrap_or((Value::Null, None));
-        let rest: Vec<(BinaryOperator, (Value, Option<Span>))> =
-            ops.into_iter().zip(values).collect();
+        let rest: Vec<(BinaryOperator, (Value, Option<Span>))> = ops.into_iter().zip(values).collect();
         let mut pos = 0;
         self.climb(first, &rest, &mut pos, 1).map(|(v, _)| v)
     }
@@ -311,12 +278,7 @@ impl Evaluator<'_> {
         Ok(lhs)
     }
 
-    fn apply_binary(
-        &self,
-        op: BinaryOperator,
-        lhs: (Value, Option<Span>),
-        rhs: (Value, Option<Span>),
-    ) -> R {
+    fn apply_binary(&self, op: BinaryOperator, lhs: (Value, Option<Span>), rhs: (Value, Option<Span>)) -> R {
         use BinaryOperator as Op;
         let (lhs, lspan) = lhs;
         let (rhs, rspan) = rhs;
@@ -351,12 +313,7 @@ impl Evaluator<'_> {
                         Op::Minus => Value::Number(l - r),
                         Op::Mul => Value::Number(l * r),
                         Op::Div | Op::Mod if r == 0.0 => {
-                            return Err(err(
-                                "division-by-zero",
-                                "Division by zero",
-                                rspan,
-                                "the divisor is zero",
-                            ))
+                            return Err(err("division-by-zero", "Division by zero", rspan, "the divisor is zero"))
                         }
                         Op::Div => Value::Number(l / r),
                         Op::Mod => Value::Number(l % r),
@@ -372,12 +329,7 @@ impl Evaluator<'_> {
         Ok(out.with_sensitive(sensitive))
     }
 
-    fn traversal(
-        &mut self,
-        root: &str,
-        ops: &[Decorated<TraversalOperator>],
-        whole: &Expression,
-    ) -> R {
+    fn traversal(&mut self, root: &str, ops: &[Decorated<TraversalOperator>], whole: &Expression) -> R {
         if let Some((_, v)) = self.locals.iter().rev().find(|(n, _)| n == root) {
             let v = v.clone();
             return self.apply_ops(v, ops, whole);
@@ -411,21 +363,9 @@ impl Evaluator<'_> {
             )
         };
         let (target, consumed) = match root {
-            "var" => (
-                RefTarget::Var(attr(0).ok_or_else(|| need_attr("var", "var.region"))?),
-                1,
-            ),
-            "local" => (
-                RefTarget::Local(attr(0).ok_or_else(|| need_attr("local", "local.name"))?),
-                1,
-            ),
-            "module" => (
-                RefTarget::Module(
-                    attr(0).ok_or_else(|| need_attr("module", "module.db.url"))?,
-                    None,
-                ),
-                1,
-            ),
+            "var" => (RefTarget::Var(attr(0).ok_or_else(|| need_attr("var", "var.region"))?), 1),
+            "local" => (RefTarget::Local(attr(0).ok_or_else(|| need_attr("local", "local.name"))?), 1),
+            "module" => (RefTarget::Module(attr(0).ok_or_else(|| need_attr("module", "module.db.url"))?, None), 1),
             "data" => {
                 let t = attr(0).ok_or_else(|| need_attr("data", "data.local_file.config"))?;
                 let n = attr(1).ok_or_else(|| need_attr("data.TYPE", "data.local_file.config"))?;
@@ -437,14 +377,10 @@ impl Evaluator<'_> {
             "path" => (RefTarget::Path, 0),
             "self" => (RefTarget::SelfRef, 0),
             ty => match attr(0) {
-                Some(name) => (
-                    RefTarget::Resource(crate::address::Mode::Managed, ty.to_string(), name),
-                    1,
-                ),
+                Some(name) => (RefTarget::Resource(crate::address::Mode::Managed, ty.to_string(), name), 1),
                 None => {
-                    let mut names: Vec<&str> = vec![
-                        "var", "local", "module", "data", "each", "count", "tenant", "path",
-                    ];
+                    let mut names: Vec<&str> =
+                        vec!["var", "local", "module", "data", "each", "count", "tenant", "path"];
                     names.extend(self.locals.iter().map(|(n, _)| n.as_str()));
                     let mut d = err(
                         "undefined-reference",
@@ -455,7 +391,9 @@ impl Evaluator<'_> {
                     if let Some(s) = did_you_mean(ty, names) {
                         d = d.with_help(format!("did you mean \"{s}\"?"));
                     } else {
-                        d = d.with_help("a resource is referenced as TYPE.NAME, a variable as var.NAME, a local as local.NAME");
+                        d = d.with_help(
+                            "a resource is referenced as TYPE.NAME, a variable as var.NAME, a local as local.NAME",
+                        );
                     }
                     return Err(d);
                 }
@@ -465,19 +403,11 @@ impl Evaluator<'_> {
         self.apply_ops(v, &ops[consumed..], whole)
     }
 
-    fn apply_ops(
-        &mut self,
-        mut v: Value,
-        ops: &[Decorated<TraversalOperator>],
-        whole: &Expression,
-    ) -> R {
+    fn apply_ops(&mut self, mut v: Value, ops: &[Decorated<TraversalOperator>], whole: &Expression) -> R {
         let mut i = 0;
         while i < ops.len() {
             let op = ops[i].value();
-            let op_span = ops[i]
-                .span()
-                .map(|r| Span::new(self.file, r))
-                .or_else(|| self.span(whole));
+            let op_span = ops[i].span().map(|r| Span::new(self.file, r)).or_else(|| self.span(whole));
             match op {
                 TraversalOperator::AttrSplat(_) | TraversalOperator::FullSplat(_) => {
                     let full = matches!(op, TraversalOperator::FullSplat(_));
@@ -486,11 +416,7 @@ impl Evaluator<'_> {
                     while j < ops.len() {
                         match ops[j].value() {
                             TraversalOperator::GetAttr(_) => j += 1,
-                            TraversalOperator::Index(_) | TraversalOperator::LegacyIndex(_)
-                                if full =>
-                            {
-                                j += 1
-                            }
+                            TraversalOperator::Index(_) | TraversalOperator::LegacyIndex(_) if full => j += 1,
                             _ => break,
                         }
                     }
@@ -541,7 +467,10 @@ impl Evaluator<'_> {
                     if let Some(s) = did_you_mean(name, m.keys().map(String::as_str)) {
                         d = d.with_help(format!("did you mean \"{s}\"?"));
                     } else if !m.is_empty() && m.len() <= 12 {
-                        d = d.with_help(format!("its attributes are: {}", m.keys().cloned().collect::<Vec<_>>().join(", ")));
+                        d = d.with_help(format!(
+                            "its attributes are: {}",
+                            m.keys().cloned().collect::<Vec<_>>().join(", ")
+                        ));
                     }
                     return Err(d);
                 }
@@ -554,15 +483,15 @@ impl Evaluator<'_> {
                     format!("this value is null, so it has no attribute \"{name}\""),
                 ))
             }
-            Value::List(_) | Value::Set(_) => {
-                return Err(err(
-                    "unsupported-attribute",
-                    "Unsupported attribute",
-                    span,
-                    format!("a list has no attribute \"{name}\""),
-                )
-                .with_help(format!("to take \"{name}\" of every element, use a splat: [*].{name}; for one element, index it: [0].{name}")))
-            }
+            Value::List(_) | Value::Set(_) => return Err(err(
+                "unsupported-attribute",
+                "Unsupported attribute",
+                span,
+                format!("a list has no attribute \"{name}\""),
+            )
+            .with_help(format!(
+                "to take \"{name}\" of every element, use a splat: [*].{name}; for one element, index it: [0].{name}"
+            ))),
             other => {
                 return Err(err(
                     "unsupported-attribute",
@@ -594,10 +523,7 @@ impl Evaluator<'_> {
                         "invalid-index",
                         "Invalid index",
                         span,
-                        format!(
-                            "a list index must be a whole number, got {}",
-                            key.type_name()
-                        ),
+                        format!("a list index must be a whole number, got {}", key.type_name()),
                     ));
                 }
                 if idx < 0.0 || idx as usize >= items.len() {
@@ -648,14 +574,7 @@ impl Evaluator<'_> {
                 )
                 .with_help("convert it with tolist() first"))
             }
-            Value::Null => {
-                return Err(err(
-                    "null-value",
-                    "Attempt to index a null value",
-                    span,
-                    "this value is null",
-                ))
-            }
+            Value::Null => return Err(err("null-value", "Attempt to index a null value", span, "this value is null")),
             other => {
                 return Err(err(
                     "invalid-index",
@@ -673,11 +592,7 @@ impl Evaluator<'_> {
         let mut unknown = false;
         let mut sensitive = false;
         self.template_into(t, (false, false), &mut out, &mut unknown, &mut sensitive)?;
-        let v = if unknown {
-            Value::Unknown
-        } else {
-            Value::String(out)
-        };
+        let v = if unknown { Value::Unknown } else { Value::String(out) };
         Ok(v.with_sensitive(sensitive))
     }
 
@@ -694,11 +609,7 @@ impl Evaluator<'_> {
         let elements: Vec<&Element> = t.iter().collect();
         for (idx, el) in elements.iter().enumerate() {
             // Strip markers (`~`) on neighbours trim whitespace of literals.
-            let strip_before = if idx == 0 {
-                edges.0
-            } else {
-                strips_end(elements[idx - 1])
-            };
+            let strip_before = if idx == 0 { edges.0 } else { strips_end(elements[idx - 1]) };
             let strip_after = match elements.get(idx + 1) {
                 Some(n) => strips_start(n),
                 None => edges.1,
@@ -727,9 +638,7 @@ impl Evaluator<'_> {
                                 self.span(&i.expr),
                                 "the value is null; templates cannot include null",
                             )
-                            .with_help(
-                                "use coalesce(x, \"\") or a conditional to provide a fallback",
-                            ))
+                            .with_help("use coalesce(x, \"\") or a conditional to provide a fallback"))
                         }
                         other => match other.to_interp_string() {
                             Some(s) => out.push_str(&s),
@@ -790,19 +699,9 @@ impl Evaluator<'_> {
                         if let Some(kv) = &d.for_expr.key_var {
                             self.locals.push((kv.value().to_string(), k));
                         }
-                        self.locals
-                            .push((d.for_expr.value_var.value().to_string(), v));
-                        let edges = (
-                            d.for_expr.strip.strip_end(),
-                            d.endfor_expr.strip.strip_start(),
-                        );
-                        let r = self.template_into(
-                            &d.for_expr.template,
-                            edges,
-                            out,
-                            unknown,
-                            sensitive,
-                        );
+                        self.locals.push((d.for_expr.value_var.value().to_string(), v));
+                        let edges = (d.for_expr.strip.strip_end(), d.endfor_expr.strip.strip_start());
+                        let r = self.template_into(&d.for_expr.template, edges, out, unknown, sensitive);
                         self.locals.truncate(n);
                         r?;
                     }
@@ -813,18 +712,10 @@ impl Evaluator<'_> {
     }
 
     /// (key, value) pairs of a collection for `for`; `None` when unknown.
-    fn iteration_pairs(
-        &self,
-        coll: Value,
-        e: &Expression,
-    ) -> Result<Option<Vec<(Value, Value)>>, Diagnostic> {
+    fn iteration_pairs(&self, coll: Value, e: &Expression) -> Result<Option<Vec<(Value, Value)>>, Diagnostic> {
         Ok(Some(match coll {
             Value::Unknown => return Ok(None),
-            Value::List(items) => items
-                .into_iter()
-                .enumerate()
-                .map(|(i, v)| (Value::Number(i as f64), v))
-                .collect(),
+            Value::List(items) => items.into_iter().enumerate().map(|(i, v)| (Value::Number(i as f64), v)).collect(),
             Value::Set(items) => items.into_iter().map(|v| (v.clone(), v)).collect(),
             Value::Map(m) => m.into_iter().map(|(k, v)| (Value::String(k), v)).collect(),
             Value::Null => {
@@ -840,10 +731,7 @@ impl Evaluator<'_> {
                     "type-mismatch",
                     "Iteration over non-iterable value",
                     self.span(e),
-                    format!(
-                        "a for expression needs a list, set, map or object, got {}",
-                        other.type_name()
-                    ),
+                    format!("a for expression needs a list, set, map or object, got {}", other.type_name()),
                 ))
             }
         }))
@@ -924,12 +812,7 @@ impl Evaluator<'_> {
         }
         let out = match &f.key_expr {
             None => Value::List(list),
-            Some(_) if f.grouping => Value::Map(
-                groups
-                    .into_iter()
-                    .map(|(k, v)| (k, Value::List(v)))
-                    .collect(),
-            ),
+            Some(_) if f.grouping => Value::Map(groups.into_iter().map(|(k, v)| (k, Value::List(v))).collect()),
             Some(_) => Value::Map(map),
         };
         Ok(out.with_sensitive(sensitive))
@@ -942,12 +825,7 @@ impl Evaluator<'_> {
         match name {
             "try" => {
                 if args.is_empty() {
-                    return Err(err(
-                        "arguments",
-                        "try() needs at least one argument",
-                        span,
-                        "no arguments",
-                    ));
+                    return Err(err("arguments", "try() needs at least one argument", span, "no arguments"));
                 }
                 let mut last = None;
                 for a in &args {
@@ -1012,26 +890,17 @@ impl Evaluator<'_> {
                             "type-mismatch",
                             "Invalid expanding argument",
                             args.last().and_then(|a| self.span(a)),
-                            format!(
-                                "the final argument must be a list to expand with ..., got {}",
-                                other.type_name()
-                            ),
+                            format!("the final argument must be a list to expand with ..., got {}", other.type_name()),
                         ))
                     }
                 }
             }
         }
-        let ctx = FuncContext {
-            base_dir: self.scope.base_dir(),
-        };
+        let ctx = FuncContext { base_dir: self.scope.base_dir() };
         functions::call(name, values, &ctx).map_err(|fe| {
             let arg_span = fe.arg.and_then(|i| args.get(i)).and_then(|a| self.span(a));
-            let mut d = err(
-                "function-error",
-                format!("Error in function call {name}()"),
-                arg_span.or(span),
-                fe.message,
-            );
+            let mut d =
+                err("function-error", format!("Error in function call {name}()"), arg_span.or(span), fe.message);
             if let Some(sig) = functions::signature(name) {
                 d = d.with_help(format!("usage: {sig}"));
             }
@@ -1076,12 +945,7 @@ impl Evaluator<'_> {
                 "function-error",
                 "Error in function call templatefile()",
                 self.span(args[0]),
-                format!(
-                    "{} line {}: {}",
-                    full.display(),
-                    e.location().line(),
-                    e.message()
-                ),
+                format!("{} line {}: {}", full.display(), e.location().line(), e.message()),
             )
         })?;
         let Value::Map(m) = vars else {
@@ -1147,10 +1011,7 @@ pub fn values_equal(a: &Value, b: &Value) -> bool {
             x.len() == y.len() && x.iter().zip(y).all(|(p, q)| values_equal(p, q))
         }
         (Value::Map(x), Value::Map(y)) => {
-            x.len() == y.len()
-                && x.iter()
-                    .zip(y)
-                    .all(|((k1, v1), (k2, v2))| k1 == k2 && values_equal(v1, v2))
+            x.len() == y.len() && x.iter().zip(y).all(|((k1, v1), (k2, v2))| k1 == k2 && values_equal(v1, v2))
         }
         (x, y) => x == y,
     }

@@ -31,64 +31,43 @@ pub struct MapScope {
 impl Scope for MapScope {
     fn lookup(&self, target: &RefTarget, span: Span) -> Result<Value, Diagnostic> {
         let missing = |kind: &str, name: &str, names: Vec<&str>| {
-            let mut d = Diagnostic::error(
-                "undefined-reference",
-                format!("Reference to undeclared {kind} \"{name}\""),
-            )
-            .with_span(Some(span))
-            .with_label(format!("no {kind} named \"{name}\""));
+            let mut d = Diagnostic::error("undefined-reference", format!("Reference to undeclared {kind} \"{name}\""))
+                .with_span(Some(span))
+                .with_label(format!("no {kind} named \"{name}\""));
             if let Some(s) = did_you_mean(name, names) {
                 d = d.with_help(format!("did you mean \"{s}\"?"));
             }
             d
         };
         match target {
-            RefTarget::Var(n) => self.vars.get(n).cloned().ok_or_else(|| {
-                missing(
-                    "input variable",
-                    n,
-                    self.vars.keys().map(String::as_str).collect(),
-                )
-            }),
-            RefTarget::Local(n) => self.locals.get(n).cloned().ok_or_else(|| {
-                missing(
-                    "local value",
-                    n,
-                    self.locals.keys().map(String::as_str).collect(),
-                )
-            }),
+            RefTarget::Var(n) => self
+                .vars
+                .get(n)
+                .cloned()
+                .ok_or_else(|| missing("input variable", n, self.vars.keys().map(String::as_str).collect())),
+            RefTarget::Local(n) => self
+                .locals
+                .get(n)
+                .cloned()
+                .ok_or_else(|| missing("local value", n, self.locals.keys().map(String::as_str).collect())),
             RefTarget::Resource(mode, t, n) => {
                 let key = match mode {
                     crate::address::Mode::Managed => format!("{t}.{n}"),
                     crate::address::Mode::Data => format!("data.{t}.{n}"),
                 };
-                self.resources.get(&key).cloned().ok_or_else(|| {
-                    missing(
-                        "resource",
-                        &key,
-                        self.resources.keys().map(String::as_str).collect(),
-                    )
-                })
+                self.resources
+                    .get(&key)
+                    .cloned()
+                    .ok_or_else(|| missing("resource", &key, self.resources.keys().map(String::as_str).collect()))
             }
-            RefTarget::Module(n, _) => self.modules.get(n).cloned().ok_or_else(|| {
-                missing(
-                    "module",
-                    n,
-                    self.modules.keys().map(String::as_str).collect(),
-                )
-            }),
-            RefTarget::Each => self
-                .each
-                .clone()
-                .ok_or_else(|| missing("name", "each", vec![])),
-            RefTarget::Count => self
-                .count
-                .clone()
-                .ok_or_else(|| missing("name", "count", vec![])),
-            RefTarget::Tenant => self
-                .tenant
-                .clone()
-                .ok_or_else(|| missing("name", "tenant", vec![])),
+            RefTarget::Module(n, _) => self
+                .modules
+                .get(n)
+                .cloned()
+                .ok_or_else(|| missing("module", n, self.modules.keys().map(String::as_str).collect())),
+            RefTarget::Each => self.each.clone().ok_or_else(|| missing("name", "each", vec![])),
+            RefTarget::Count => self.count.clone().ok_or_else(|| missing("name", "count", vec![])),
+            RefTarget::Tenant => self.tenant.clone().ok_or_else(|| missing("name", "tenant", vec![])),
             RefTarget::Path => Ok(Value::map([
                 ("module", Value::string(self.base_dir.display().to_string())),
                 ("root", Value::string(self.base_dir.display().to_string())),

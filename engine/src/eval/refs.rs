@@ -12,11 +12,7 @@ use crate::diagnostics::{FileId, Span};
 
 /// Every reference in `e`, in source order (duplicates kept; callers dedup as they need).
 pub fn references(e: &Expr) -> Vec<Reference> {
-    let mut w = Walker {
-        file: e.file,
-        bound: Vec::new(),
-        out: Vec::new(),
-    };
+    let mut w = Walker { file: e.file, bound: Vec::new(), out: Vec::new() };
     w.expr(&e.expr);
     w.out
 }
@@ -37,12 +33,7 @@ impl Walker {
         self.out.push(Reference { target, span });
     }
 
-    fn root(
-        &mut self,
-        name: &str,
-        ops: &[hcl_edit::Decorated<TraversalOperator>],
-        whole: &Expression,
-    ) {
+    fn root(&mut self, name: &str, ops: &[hcl_edit::Decorated<TraversalOperator>], whole: &Expression) {
         if self.bound.iter().any(|b| b == name) {
             return;
         }
@@ -60,9 +51,7 @@ impl Walker {
                 // module.NAME.OUTPUT or module.NAME[KEY].OUTPUT
                 let out = match ops.get(1).map(|o| o.value()) {
                     Some(TraversalOperator::GetAttr(a)) => Some(a.value().to_string()),
-                    Some(TraversalOperator::Index(_) | TraversalOperator::LegacyIndex(_)) => {
-                        attr(2)
-                    }
+                    Some(TraversalOperator::Index(_) | TraversalOperator::LegacyIndex(_)) => attr(2),
                     _ => None,
                 };
                 RefTarget::Module(m, out)
@@ -85,10 +74,7 @@ impl Walker {
 
     fn expr(&mut self, e: &Expression) {
         match e {
-            Expression::Null(_)
-            | Expression::Bool(_)
-            | Expression::Number(_)
-            | Expression::String(_) => {}
+            Expression::Null(_) | Expression::Bool(_) | Expression::Number(_) | Expression::String(_) => {}
             Expression::Array(a) => a.iter().for_each(|x| self.expr(x)),
             Expression::Object(o) => {
                 for (k, v) in o.iter() {
@@ -180,18 +166,13 @@ mod tests {
     use super::*;
 
     fn refs(src: &str) -> Vec<RefTarget> {
-        let e = Expr {
-            file: FileId(0),
-            expr: hcl_edit::parser::parse_expr(src).unwrap(),
-        };
+        let e = Expr { file: FileId(0), expr: hcl_edit::parser::parse_expr(src).unwrap() };
         references(&e).into_iter().map(|r| r.target).collect()
     }
 
     #[test]
     fn finds_references_of_every_kind() {
-        let r = refs(
-            r#""${var.a}-${local.b}" == random_id.x.hex ? module.db["k"].url : data.local_file.f.content"#,
-        );
+        let r = refs(r#""${var.a}-${local.b}" == random_id.x.hex ? module.db["k"].url : data.local_file.f.content"#);
         assert_eq!(
             r,
             vec![

@@ -26,8 +26,5 @@ pub fn signature(_name: &str) -> Option<&'static str> {
 }
 
 pub fn call(name: &str, _args: Vec<Value>, _ctx: &FuncContext) -> Result<Value, FunctionError> {
-    Err(FunctionError {
-        message: format!("unknown function {name}"),
-        arg: None,
-    })
+    Err(FunctionError { message: format!("unknown function {name}"), arg: None })
 }
