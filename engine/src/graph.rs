@@ -188,9 +188,7 @@ impl StackGraph {
         b.add_nodes();
         b.add_edges();
         let Builder { g, mut diags, .. } = b;
-        if !diags.has_errors() {
-            diags.extend(g.cycles(stack));
-        }
+        diags.extend(g.cycles(stack));
         if diags.has_errors() {
             Err(diags)
         } else {

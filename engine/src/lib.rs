@@ -12,6 +12,7 @@ pub mod eval;
 pub mod expand;
 pub mod functions;
 pub mod graph;
+pub mod inputs;
 pub mod provider;
 pub mod state;
 pub mod types;

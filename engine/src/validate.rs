@@ -6,10 +6,11 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::address::Mode;
-use crate::config::{load_with_sources, LoadOptions};
+use crate::config::{load_with_sources, Config, LoadOptions};
 use crate::diagnostics::{did_you_mean, Diagnostic, Diagnostics, Sources};
 use crate::expand::Stack;
 use crate::graph::{Node, StackGraph};
+use crate::inputs::{resolve_inputs, InputSources};
 use crate::provider::ProviderRegistry;
 use crate::value::Value;
 use crate::walk::{mark_schema_sensitive, with_unknown_computed, Walker};
@@ -26,29 +27,31 @@ pub struct Prepared {
 /// diagnostic found.
 pub fn prepare(
     dir: &Path,
-    inputs: BTreeMap<String, Value>,
+    input_sources: &InputSources,
     lenient: bool,
     opts: &LoadOptions,
 ) -> Result<Prepared, (Arc<Sources>, Diagnostics)> {
     let loaded = load_with_sources(dir, opts);
-    let sources = loaded.sources;
+    let mut sources = loaded.sources;
     let mut diags = loaded.diags;
-    let Some(config) = loaded.config else { return Err((sources, diags)) };
-    for name in inputs.keys() {
-        if !config.root.variables.contains_key(name) {
-            let mut d = Diagnostic::error("undeclared-variable", format!("Value for undeclared variable \"{name}\""))
-                .with_label("the root module declares no variable with this name");
-            if let Some(s) = did_you_mean(name, config.root.variables.keys().map(String::as_str)) {
-                d = d.with_help(format!("did you mean \"{s}\"?"));
-            } else {
-                d = d.with_help(format!("declare it with variable \"{name}\" {{}} or remove the value"));
-            }
-            diags.push(d);
-        }
-    }
+    let Some(config) = loaded.config else { return Err((Arc::new(sources), diags)) };
+    let (inputs, input_diags) = resolve_inputs(&config, input_sources, &mut sources);
+    diags.extend(input_diags);
+    let sources = Arc::new(sources);
     if diags.has_errors() {
         return Err((sources, diags));
     }
+    Ok(prepare_config(sources, config, inputs, lenient, diags)?)
+}
+
+/// Expands and graphs an already loaded configuration.
+pub fn prepare_config(
+    sources: Arc<Sources>,
+    config: Config,
+    inputs: BTreeMap<String, Value>,
+    lenient: bool,
+    mut diags: Diagnostics,
+) -> Result<Prepared, (Arc<Sources>, Diagnostics)> {
     let stack = match Stack::expand(Arc::new(config), inputs, lenient) {
         Ok(s) => s,
         Err(d) => {
@@ -69,6 +72,15 @@ pub fn prepare(
 /// Walks the whole graph evaluating every node, with resources as their configuration plus
 /// unknown computed attributes. Returns every problem found.
 pub fn validate(stack: &Stack, graph: &StackGraph, registry: &ProviderRegistry) -> Diagnostics {
+    validate_walk(stack, graph, registry).1
+}
+
+/// Like [`validate`], also returning every node's value (for `console`).
+pub fn validate_walk(
+    stack: &Stack,
+    graph: &StackGraph,
+    registry: &ProviderRegistry,
+) -> (Vec<Option<Value>>, Diagnostics) {
     let mut diags = Diagnostics::new();
     let mut seen = std::collections::HashSet::new();
     let mut push = |diags: &mut Diagnostics, d: Diagnostic| {
@@ -110,7 +122,7 @@ pub fn validate(stack: &Stack, graph: &StackGraph, registry: &ProviderRegistry) 
             }
         }
     }
-    diags
+    (w.values, diags)
 }
 
 /// "Unknown resource type", with a suggestion.

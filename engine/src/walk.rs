@@ -200,15 +200,17 @@ impl<'a> Walker<'a> {
             Some(Value::Null) | None => match &decl.default {
                 Some(d) => eval(d, &self.scope(mi, None))?,
                 None if raw.is_some() => Value::Null,
-                None => return Err(Diagnostic::error(
-                    "missing-variable",
-                    format!("No value for required variable \"{name}\""),
-                )
-                .with_span(Some(decl.span))
-                .with_label("this variable has no default")
-                .with_help(format!(
+                None => {
+                    return Err(Diagnostic::error(
+                        "missing-variable",
+                        format!("No value for required variable \"{name}\""),
+                    )
+                    .with_span(Some(decl.span))
+                    .with_label("this variable has no default")
+                    .with_help(format!(
                     "set it with -var '{name}=…', a .tfvars file, or the environment variable TENANTFORM_VAR_{name}"
-                ))),
+                )))
+                }
             },
             Some(v) => v,
         };

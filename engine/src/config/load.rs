@@ -24,7 +24,7 @@ pub struct LoadOptions {
 /// What loading produced: the sources read (always, so diagnostics can be rendered), the
 /// configuration when there were no errors, and every diagnostic.
 pub struct Loaded {
-    pub sources: Arc<Sources>,
+    pub sources: Sources,
     pub config: Option<Config>,
     pub diags: Diagnostics,
 }
@@ -46,9 +46,8 @@ pub fn load_with_sources(dir: &Path, opts: &LoadOptions) -> Loaded {
     };
     let root = loader.load_module(dir, true, None);
     let Loader { sources, diags, .. } = loader;
-    let sources = Arc::new(sources);
     let config = match root {
-        Some(root) if !diags.has_errors() => Some(Config { root, sources: sources.clone(), dir: dir.to_path_buf() }),
+        Some(root) if !diags.has_errors() => Some(Config { root, dir: dir.to_path_buf() }),
         _ => None,
     };
     Loaded { sources, config, diags }
@@ -195,7 +194,13 @@ impl Loader<'_> {
         if is_root {
             // Tenant declarations may be dropped into tenants/ by a signup flow.
             let tdir = dir.join("tenants");
-            files.extend(self.list_files(&tdir, true));
+            let present = match &self.opts.files {
+                Some(files) => files.keys().any(|p| p.starts_with(&tdir)),
+                None => tdir.is_dir(),
+            };
+            if present {
+                files.extend(self.list_files(&tdir, true));
+            }
         }
         if files.is_empty() && self.opts.files.is_none() {
             self.diags.push(

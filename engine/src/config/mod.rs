@@ -19,7 +19,7 @@ use hcl_edit::Span as _;
 use indexmap::IndexMap;
 
 use crate::address::Mode;
-use crate::diagnostics::{FileId, Sources, Span};
+use crate::diagnostics::{FileId, Span};
 use crate::types::Type;
 use crate::value::Value;
 
@@ -300,12 +300,10 @@ impl Module {
     }
 }
 
-/// A loaded stack: the root module, the sources it came from, and the values of its root
-/// variables once resolved.
+/// A loaded stack: the root module and the directory it came from.
 #[derive(Debug)]
 pub struct Config {
     pub root: Arc<Module>,
-    pub sources: Arc<Sources>,
     /// The stack directory.
     pub dir: PathBuf,
 }

@@ -483,15 +483,17 @@ impl Evaluator<'_> {
                     format!("this value is null, so it has no attribute \"{name}\""),
                 ))
             }
-            Value::List(_) | Value::Set(_) => return Err(err(
-                "unsupported-attribute",
-                "Unsupported attribute",
-                span,
-                format!("a list has no attribute \"{name}\""),
-            )
-            .with_help(format!(
+            Value::List(_) | Value::Set(_) => {
+                return Err(err(
+                    "unsupported-attribute",
+                    "Unsupported attribute",
+                    span,
+                    format!("a list has no attribute \"{name}\""),
+                )
+                .with_help(format!(
                 "to take \"{name}\" of every element, use a splat: [*].{name}; for one element, index it: [0].{name}"
-            ))),
+            )))
+            }
             other => {
                 return Err(err(
                     "unsupported-attribute",
