@@ -6,6 +6,7 @@
 //! reports progress through observer traits.
 
 pub mod address;
+pub mod apply;
 pub mod config;
 pub mod diagnostics;
 pub mod eval;
@@ -13,7 +14,9 @@ pub mod expand;
 pub mod functions;
 pub mod graph;
 pub mod inputs;
+pub mod plan;
 pub mod provider;
+pub mod runtime;
 pub mod state;
 pub mod types;
 pub mod validate;
