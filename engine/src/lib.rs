@@ -7,6 +7,7 @@
 
 pub mod address;
 pub mod diagnostics;
+pub mod functions;
 pub mod provider;
 pub mod state;
 pub mod types;
