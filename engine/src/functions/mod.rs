@@ -4,9 +4,14 @@
 //! This module owns the registry, the public call API and the one generic wrapper that every
 //! call goes through. The wrapper checks arity, checks and converts argument types (numbers and
 //! bools convert to strings and back, like Terraform), and applies the mark rules so that no
-//! function has to: *sensitive in → sensitive out* and *unknown in → unknown out*. A function
-//! opts out of a rule per parameter (e.g. `length` looks only at the top level of its argument,
-//! so `length([unknown])` is known) or, for the three mark functions, entirely.
+//! function has to: *sensitive in → sensitive out* and *unknown in → unknown out*.
+//!
+//! By default a mark anywhere inside an argument marks the whole result. A parameter declared
+//! *structural* ([`Param::shallow`]) belongs to a function that only moves elements around
+//! (`length`, `concat`, `merge`, `lookup`, `element`, …): there only the argument's own marks
+//! count, and unknown or sensitive elements travel through to the result as they are. So
+//! `length([unknown])` is 1, and `lookup(m, "host")` is not sensitive just because
+//! `m.password` is — both as in Terraform. The three mark functions handle marks themselves.
 //!
 //! The submodules hold the implementations by family. They never see a marked argument unless
 //! they ask for it, and they must never echo a value that came from a sensitive argument into an
@@ -174,8 +179,10 @@ impl Kind {
 pub(crate) enum Known {
     /// Any unknown anywhere inside the argument makes the result unknown (the default).
     Deep,
-    /// Only an argument that is itself unknown makes the result unknown; unknown elements
-    /// pass through the implementation (e.g. `length`, `concat`, `merge`).
+    /// Structural: the function only moves elements around (e.g. `length`, `concat`,
+    /// `merge`). Only the argument's own marks count: an argument that is itself unknown makes
+    /// the result unknown, one that is itself sensitive makes it sensitive, and unknown or
+    /// sensitive elements pass through the implementation untouched.
     Shallow,
     /// The implementation sees unknowns and decides (e.g. `coalesce`, the mark functions).
     Raw,
@@ -231,8 +238,8 @@ pub(crate) enum Marks {
 /// unless the function owns marks.
 pub(crate) struct Args<'c, 'a> {
     pub vals: Vec<Value>,
-    /// True when any argument carried a sensitive mark; the result will be marked, and error
-    /// messages must not reveal argument values.
+    /// True when any argument carried a sensitive mark anywhere: error messages must not
+    /// reveal argument values.
     pub sensitive: bool,
     pub ctx: &'c FuncContext<'a>,
 }
@@ -414,7 +421,10 @@ impl FuncDef {
             return Err(e);
         }
         let own_marks = self.marks == Marks::Own;
+        // `sensitive` guards error messages; `mark_result` decides the result's mark. They differ
+        // only for structural parameters, whose elements keep their own marks.
         let sensitive = !own_marks && args.iter().any(Value::contains_sensitive);
+        let mut mark_result = false;
         let mut vals = Vec::with_capacity(args.len());
         for (i, arg) in args.into_iter().enumerate() {
             let param = match self.param(i) {
@@ -426,7 +436,18 @@ impl FuncDef {
                     ))
                 }
             };
-            let arg = if own_marks { arg } else { arg.unmark_deep() };
+            let arg = match (own_marks, param.known) {
+                (true, _) => arg,
+                (false, Known::Shallow) => {
+                    let (v, marked) = arg.unmark();
+                    mark_result |= marked;
+                    v
+                }
+                (false, _) => {
+                    mark_result |= arg.contains_sensitive();
+                    arg.unmark_deep()
+                }
+            };
             vals.push(self.check_arg(i, param, arg, sensitive)?);
         }
         // Types are checked for every argument before unknowns short-circuit, so that a typo
@@ -439,7 +460,7 @@ impl FuncDef {
                 Known::Raw => false,
             };
             if unknown {
-                return Ok(Value::Unknown.with_sensitive(sensitive));
+                return Ok(Value::Unknown.with_sensitive(mark_result));
             }
         }
         let out = (self.imp)(Args {
@@ -451,7 +472,7 @@ impl FuncDef {
             message: format!("{}: {}", self.name, e.message),
             arg: e.arg,
         })?;
-        Ok(out.with_sensitive(sensitive))
+        Ok(out.with_sensitive(mark_result))
     }
 
     fn check_arg(
@@ -821,15 +842,63 @@ mod tests {
             ok("join", vec![s(","), l(vec![s("a"), secret.clone()])]),
             s("a,hunter2").mark_sensitive()
         );
-        assert_eq!(
-            ok("length", vec![l(vec![secret.clone()])]),
-            n(1.0).mark_sensitive()
-        );
-        assert_eq!(ok("sha256", vec![secret.clone()]).is_sensitive(), true);
+        assert_eq!(ok("length", vec![secret.clone()]), n(7.0).mark_sensitive());
+        assert!(ok("sha256", vec![secret.clone()]).is_sensitive());
         let nested = m(vec![("db", m(vec![("password", secret.clone())]))]);
         assert_eq!(
             ok("jsonencode", vec![nested]),
             s(r#"{"db":{"password":"hunter2"}}"#).mark_sensitive()
+        );
+    }
+
+    #[test]
+    fn structural_functions_keep_element_marks() {
+        let secret = s("hunter2").mark_sensitive();
+        let db = m(vec![
+            ("host", s("db.internal")),
+            ("password", secret.clone()),
+        ]);
+        assert_eq!(
+            ok("length", vec![l(vec![secret.clone(), s("x")])]),
+            n(2.0),
+            "not sensitive"
+        );
+        assert_eq!(ok("lookup", vec![db.clone(), s("host")]), s("db.internal"));
+        assert_eq!(ok("lookup", vec![db.clone(), s("password")]), secret);
+        assert_eq!(ok("keys", vec![db.clone()]), sl(&["host", "password"]));
+        assert_eq!(
+            ok("merge", vec![db.clone(), m(vec![("port", n(5432.0))])]),
+            m(vec![
+                ("host", s("db.internal")),
+                ("password", secret.clone()),
+                ("port", n(5432.0))
+            ])
+        );
+        assert_eq!(
+            ok("concat", vec![l(vec![secret.clone()]), sl(&["a"])]),
+            l(vec![secret.clone(), s("a")])
+        );
+        // The argument's own mark still marks the result.
+        assert_eq!(
+            ok("keys", vec![db.clone().mark_sensitive()]),
+            sl(&["host", "password"]).mark_sensitive()
+        );
+        assert_eq!(
+            ok("length", vec![sl(&["a"]).mark_sensitive()]),
+            n(1.0).mark_sensitive()
+        );
+        // A sensitive key marks the lookup result.
+        assert_eq!(
+            ok("lookup", vec![db, s("host").mark_sensitive()]),
+            s("db.internal").mark_sensitive()
+        );
+        // Non-structural functions mark the whole result.
+        assert_eq!(
+            ok(
+                "flatten",
+                vec![l(vec![l(vec![secret.clone()]), sl(&["a"])])]
+            ),
+            sl(&["hunter2", "a"]).mark_sensitive()
         );
     }
 
