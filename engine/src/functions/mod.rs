@@ -34,6 +34,7 @@ mod encoding;
 mod filesystem;
 mod format;
 mod hash;
+mod network;
 mod numeric;
 mod string;
 
@@ -530,6 +531,7 @@ fn all_defs() -> impl Iterator<Item = &'static FuncDef> {
         format::FUNCTIONS,
         collection::FUNCTIONS,
         numeric::FUNCTIONS,
+        network::FUNCTIONS,
         encoding::FUNCTIONS,
         hash::FUNCTIONS,
         conversion::FUNCTIONS,

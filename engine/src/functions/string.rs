@@ -95,11 +95,27 @@ pub(super) const FUNCTIONS: &[FuncDef] = &[
 ];
 
 fn lower(a: Args) -> Result<Value, FunctionError> {
-    Ok(Value::string(a.str(0).to_lowercase()))
+    Ok(Value::String(a.str(0).chars().map(lower_char).collect()))
 }
 
 fn upper(a: Args) -> Result<Value, FunctionError> {
-    Ok(Value::string(a.str(0).to_uppercase()))
+    Ok(Value::String(a.str(0).chars().map(upper_char).collect()))
+}
+
+/// Go's per-character (simple) case mapping, which Terraform uses: characters whose full
+/// uppercase is several characters stay as they are (`upper("straße")` is `STRAßE`), and
+/// there is no context-dependent final sigma.
+fn upper_char(c: char) -> char {
+    let mut up = c.to_uppercase();
+    match (up.next(), up.next()) {
+        (Some(u), None) => u,
+        _ => c,
+    }
+}
+
+fn lower_char(c: char) -> char {
+    // Only U+0130 (İ) lowercases to more than one character; Go maps it to a plain `i`.
+    c.to_lowercase().next().unwrap_or(c)
 }
 
 /// Go's `strings.Title`, which Terraform uses: a letter is capitalised when it follows a
@@ -118,7 +134,7 @@ fn title(a: Args) -> Result<Value, FunctionError> {
     let mut prev_sep = true;
     for c in a.str(0).chars() {
         if prev_sep {
-            out.extend(c.to_uppercase());
+            out.push(upper_char(c));
         } else {
             out.push(c);
         }
@@ -425,7 +441,17 @@ mod tests {
     #[test]
     fn case_functions() {
         assert_eq!(ok("lower", vec![s("HeLLo ÜBER")]), s("hello über"));
-        assert_eq!(ok("upper", vec![s("straße")]), s("STRASSE"));
+        assert_eq!(
+            ok("upper", vec![s("straße")]),
+            s("STRAßE"),
+            "Go's simple case mapping"
+        );
+        assert_eq!(
+            ok("lower", vec![s("ΟΔΟΣ")]),
+            s("οδοσ"),
+            "no final-sigma context, like Go"
+        );
+        assert_eq!(ok("lower", vec![s("İ")]), s("i"));
         assert_eq!(ok("title", vec![s("hello world")]), s("Hello World"));
         assert_eq!(
             ok("title", vec![s("o'neil-smith my_var")]),
