@@ -4,9 +4,10 @@
 //! `compact`, `matchkeys`, …) and the set algebra.
 //!
 //! Functions that only move elements around (`length`, `concat`, `merge`, `lookup`,
-//! `element`, …) declare their collection parameter *shallow*, so that unknown elements pass
-//! through and the result stays known where Terraform's does. Functions that must compare or
-//! order elements (`contains`, `distinct`, `sort`, the set functions) need wholly known input.
+//! `element`, …) declare their collection parameter *structural*, so that unknown and
+//! sensitive elements pass through and the result stays known (and unmarked) where
+//! Terraform's does. Functions that must compare or order elements (`contains`, `distinct`,
+//! `sort`, the set functions) need wholly known input.
 //!
 //! Deviation kept simple on purpose: `coalesce` and `coalescelist` return unknown as soon as
 //! they meet an unknown argument before a usable one, where Terraform may sometimes predict
@@ -23,20 +24,20 @@ const LIST: Kind = Kind::List(&Kind::Any);
 const MAP: Kind = Kind::Map(&Kind::Any);
 
 pub(super) const FUNCTIONS: &[FuncDef] = &[
-    def("length", &[p("value", Kind::Any).shallow()], length),
-    def("keys", &[p("inputMap", MAP).shallow()], keys),
-    def("values", &[p("mapping", MAP).shallow()], values),
-    def("merge", &[], merge).variadic(p("maps", MAP).nullable().shallow()),
+    def("length", &[p("value", Kind::Any).structural()], length),
+    def("keys", &[p("inputMap", MAP).structural()], keys),
+    def("values", &[p("mapping", MAP).structural()], values),
+    def("merge", &[], merge).variadic(p("maps", MAP).nullable().structural()),
     def(
         "lookup",
         &[
-            p("map", MAP).shallow(),
+            p("map", MAP).structural(),
             p("key", Kind::String),
             p("default", Kind::Any).nullable().raw().optional(),
         ],
         lookup,
     ),
-    def("concat", &[], concat).variadic(p("seqs", LIST).shallow()),
+    def("concat", &[], concat).variadic(p("seqs", LIST).structural()),
     def(
         "contains",
         &[p("list", LIST), p("value", Kind::Any).nullable()],
@@ -49,14 +50,14 @@ pub(super) const FUNCTIONS: &[FuncDef] = &[
         "zipmap",
         &[
             p("keys", Kind::List(&Kind::String)),
-            p("values", LIST).shallow(),
+            p("values", LIST).structural(),
         ],
         zipmap,
     ),
     def("distinct", &[p("list", LIST)], distinct),
     def(
         "element",
-        &[p("list", LIST).shallow(), p("index", Kind::Number)],
+        &[p("list", LIST).structural(), p("index", Kind::Number)],
         element,
     ),
     def(
@@ -74,11 +75,11 @@ pub(super) const FUNCTIONS: &[FuncDef] = &[
         range,
     )
     .signature("range([start,] limit[, step])"),
-    def("reverse", &[p("list", LIST).shallow()], reverse),
+    def("reverse", &[p("list", LIST).structural()], reverse),
     def(
         "slice",
         &[
-            p("list", LIST).shallow(),
+            p("list", LIST).structural(),
             p("start_index", Kind::Number),
             p("end_index", Kind::Number),
         ],
@@ -86,7 +87,7 @@ pub(super) const FUNCTIONS: &[FuncDef] = &[
     ),
     def("sort", &[p("list", Kind::List(&Kind::String))], sort),
     def("compact", &[p("list", Kind::List(&Kind::String))], compact),
-    def("one", &[p("list", LIST).shallow()], one),
+    def("one", &[p("list", LIST).structural()], one),
     def("alltrue", &[p("list", Kind::List(&Kind::Bool))], alltrue),
     def("anytrue", &[p("list", Kind::List(&Kind::Bool))], anytrue),
     def("setunion", &[p("first_set", LIST)], setunion).variadic(p("other_sets", LIST)),
@@ -96,7 +97,7 @@ pub(super) const FUNCTIONS: &[FuncDef] = &[
     def("setproduct", &[], setproduct).variadic_at_least(p("sets", Kind::Any), 2),
     def(
         "chunklist",
-        &[p("list", LIST).shallow(), p("size", Kind::Number)],
+        &[p("list", LIST).structural(), p("size", Kind::Number)],
         chunklist,
     ),
     def("sum", &[p("list", Kind::List(&Kind::Number))], sum),
@@ -471,6 +472,9 @@ fn setsubtract(a: Args) -> Result<Value, FunctionError> {
     Ok(Value::set(keep))
 }
 
+/// A guard against a typo turning into an out-of-memory abort.
+const PRODUCT_MAX: usize = 1 << 20;
+
 /// Every combination of one element from each argument, as lists; the result is a list when
 /// every argument is a list (or tuple), and a set otherwise.
 fn setproduct(a: Args) -> Result<Value, FunctionError> {
@@ -493,6 +497,12 @@ fn setproduct(a: Args) -> Result<Value, FunctionError> {
                 ))
             }
         }
+    }
+    let total = (0..a.len()).try_fold(1usize, |acc, i| acc.checked_mul(a.list(i).len()));
+    if total.is_none_or(|t| t > PRODUCT_MAX) {
+        return Err(FunctionError::new(format!(
+            "the product would have more than {PRODUCT_MAX} elements"
+        )));
     }
     let mut combos: Vec<Vec<Value>> = vec![Vec::new()];
     for i in 0..a.len() {
@@ -563,7 +573,7 @@ fn transpose(a: Args) -> Result<Value, FunctionError> {
             let Some(v) = v.as_str() else {
                 return Err(FunctionError::at(
                     0,
-                    format!("element {i} of {k:?} is null"),
+                    format!("element {i} of {} is null", a.show(&k)),
                 ));
             };
             out.entry(v.to_string())

@@ -13,10 +13,14 @@ pub(super) const FUNCTIONS: &[FuncDef] = &[
     def("tostring", &[p("v", Kind::Any).nullable()], tostring),
     def("tonumber", &[p("v", Kind::Any).nullable()], tonumber),
     def("tobool", &[p("v", Kind::Any).nullable()], tobool),
-    def("tolist", &[p("v", Kind::Any).nullable().shallow()], tolist),
+    def(
+        "tolist",
+        &[p("v", Kind::Any).nullable().structural()],
+        tolist,
+    ),
     // Deep: a set cannot be ordered or deduplicated while some elements are unknown.
     def("toset", &[p("v", Kind::Any).nullable()], toset),
-    def("tomap", &[p("v", Kind::Any).nullable().shallow()], tomap),
+    def("tomap", &[p("v", Kind::Any).nullable().structural()], tomap),
     def(
         "sensitive",
         &[p("value", Kind::Any).nullable().raw()],

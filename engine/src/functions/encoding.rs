@@ -371,7 +371,7 @@ enum TextEncoding {
     Latin1,
 }
 
-fn text_encoding(name: &str) -> Result<TextEncoding, FunctionError> {
+fn text_encoding(name: &str, a: &Args) -> Result<TextEncoding, FunctionError> {
     match name.to_ascii_uppercase().replace('_', "-").as_str() {
         "UTF-8" | "UTF8" => Ok(TextEncoding::Utf8),
         "UTF-16LE" => Ok(TextEncoding::Utf16Le),
@@ -380,8 +380,9 @@ fn text_encoding(name: &str) -> Result<TextEncoding, FunctionError> {
         _ => Err(FunctionError::at(
             1,
             format!(
-                "{name:?} is not a supported encoding name; use UTF-8, UTF-16LE, UTF-16BE or \
-                 ISO-8859-1"
+                "{} is not a supported encoding name; use UTF-8, UTF-16LE, UTF-16BE or \
+                 ISO-8859-1",
+                a.show(name)
             ),
         )),
     }
@@ -389,7 +390,7 @@ fn text_encoding(name: &str) -> Result<TextEncoding, FunctionError> {
 
 fn textencodebase64(a: Args) -> Result<Value, FunctionError> {
     let s = a.str(0);
-    let bytes: Vec<u8> = match text_encoding(a.str(1))? {
+    let bytes: Vec<u8> = match text_encoding(a.str(1), &a)? {
         TextEncoding::Utf8 => s.as_bytes().to_vec(),
         TextEncoding::Utf16Le => s.encode_utf16().flat_map(u16::to_le_bytes).collect(),
         TextEncoding::Utf16Be => s.encode_utf16().flat_map(u16::to_be_bytes).collect(),
@@ -413,7 +414,7 @@ fn textencodebase64(a: Args) -> Result<Value, FunctionError> {
 }
 
 fn textdecodebase64(a: Args) -> Result<Value, FunctionError> {
-    let encoding = text_encoding(a.str(1))?;
+    let encoding = text_encoding(a.str(1), &a)?;
     let bytes = STANDARD.decode(a.str(0)).map_err(|_| {
         FunctionError::at(
             0,

@@ -20,7 +20,22 @@ pub(super) const FUNCTIONS: &[FuncDef] = &[
 ];
 
 fn format(a: Args) -> Result<Value, FunctionError> {
-    format_values(a.str(0), &a.vals[1..], a.sensitive).map(Value::String)
+    format_values(a.str(0), &a.vals[1..], a.sensitive)
+        .map(Value::String)
+        .map_err(|e| hide_if_sensitive(e, &a))
+}
+
+/// Format errors quote pieces of the spec; with a sensitive argument, say less.
+fn hide_if_sensitive(e: FunctionError, a: &Args) -> FunctionError {
+    if !a.sensitive {
+        return e;
+    }
+    FunctionError {
+        message: "invalid format string or value (details hidden because an argument is \
+                  sensitive)"
+            .into(),
+        arg: e.arg,
+    }
 }
 
 /// Like `format`, but list arguments are iterated in step (they must have the same length)
@@ -67,9 +82,12 @@ fn formatlist(a: Args) -> Result<Value, FunctionError> {
             out.push(Value::Unknown);
             continue;
         }
-        let s = format_values(spec, &row, a.sensitive).map_err(|e| FunctionError {
-            message: format!("error on format iteration {round}: {}", e.message),
-            arg: e.arg,
+        let s = format_values(spec, &row, a.sensitive).map_err(|e| {
+            let e = FunctionError {
+                message: format!("error on format iteration {round}: {}", e.message),
+                arg: e.arg,
+            };
+            hide_if_sensitive(e, &a)
         })?;
         out.push(Value::String(s));
     }
@@ -220,6 +238,13 @@ fn read_number(
                 )
             })?;
         chars.next();
+    }
+    // Widths and precisions beyond this are typos, and would allocate without bound.
+    if n > 1 << 16 {
+        return Err(FunctionError::at(
+            0,
+            format!("number too large in format verb at offset {start}"),
+        ));
     }
     Ok(n)
 }
@@ -728,6 +753,20 @@ mod tests {
         );
         let e = try_call("format", vec![s("%s %d"), s("a"), s("x")]).unwrap_err();
         assert_eq!(e.arg, Some(2), "points at the offending value");
+    }
+
+    #[test]
+    fn errors_with_sensitive_arguments_say_less() {
+        let e = err("format", vec![s("%z").mark_sensitive()]);
+        assert_eq!(
+            e,
+            "format: invalid format string or value (details hidden because an argument is \
+             sensitive)"
+        );
+        assert_eq!(
+            ok("format", vec![s("pw=%s"), s("x").mark_sensitive()]),
+            s("pw=x").mark_sensitive()
+        );
     }
 
     #[test]

@@ -7,7 +7,7 @@
 //! function has to: *sensitive in → sensitive out* and *unknown in → unknown out*.
 //!
 //! By default a mark anywhere inside an argument marks the whole result. A parameter declared
-//! *structural* ([`Param::shallow`]) belongs to a function that only moves elements around
+//! *structural* ([`Param::structural`]) belongs to a function that only moves elements around
 //! (`length`, `concat`, `merge`, `lookup`, `element`, …): there only the argument's own marks
 //! count, and unknown or sensitive elements travel through to the result as they are. So
 //! `length([unknown])` is 1, and `lookup(m, "host")` is not sensitive just because
@@ -184,7 +184,7 @@ pub(crate) enum Known {
     /// `merge`). Only the argument's own marks count: an argument that is itself unknown makes
     /// the result unknown, one that is itself sensitive makes it sensitive, and unknown or
     /// sensitive elements pass through the implementation untouched.
-    Shallow,
+    Structural,
     /// The implementation sees unknowns and decides (e.g. `coalesce`, the mark functions).
     Raw,
 }
@@ -218,8 +218,8 @@ impl Param {
         self.optional = true;
         self
     }
-    pub const fn shallow(mut self) -> Param {
-        self.known = Known::Shallow;
+    pub const fn structural(mut self) -> Param {
+        self.known = Known::Structural;
         self
     }
     pub const fn raw(mut self) -> Param {
@@ -439,7 +439,7 @@ impl FuncDef {
             };
             let arg = match (own_marks, param.known) {
                 (true, _) => arg,
-                (false, Known::Shallow) => {
+                (false, Known::Structural) => {
                     let (v, marked) = arg.unmark();
                     mark_result |= marked;
                     v
@@ -457,7 +457,7 @@ impl FuncDef {
             let known = self.param(i).map(|p| p.known).unwrap_or(Known::Deep);
             let unknown = match known {
                 Known::Deep => !v.is_wholly_known(),
-                Known::Shallow => v.is_unknown(),
+                Known::Structural => v.is_unknown(),
                 Known::Raw => false,
             };
             if unknown {
@@ -948,6 +948,98 @@ mod tests {
             Value::Unknown.mark_sensitive()
         );
         assert_eq!(ok("nonsensitive", vec![Value::Unknown]), Value::Unknown);
+    }
+
+    #[test]
+    fn every_function_honours_unknown_in_unknown_out() {
+        for name in names() {
+            let def = registry()[name];
+            if def.marks == Marks::Own {
+                continue;
+            }
+            let n = def.min_args().max(1);
+            if def.arity_error(n).is_some() {
+                continue;
+            }
+            let got = try_call(name, vec![Value::Unknown; n]);
+            assert_eq!(got, Ok(Value::Unknown), "{name}");
+            let got = try_call(name, vec![Value::Unknown.mark_sensitive(); n]);
+            assert_eq!(got, Ok(Value::Unknown.mark_sensitive()), "{name}");
+        }
+    }
+
+    /// Every function, with every combination of awkward arguments up to its arity: no
+    /// panics, and a sensitive argument never leaks into a result unmarked or into an error.
+    #[test]
+    fn no_function_panics_or_leaks_on_awkward_input() {
+        let palette = vec![
+            Value::Null,
+            b(true),
+            n(0.0),
+            n(-1.0),
+            n(1.5),
+            n(1e300),
+            s(""),
+            s("a,b"),
+            s("%d %s %[3]q %-08.3f %"),
+            s("/(/"),
+            s("10.0.0.0/8"),
+            s("~/x"),
+            s("💃🏿e\u{301}"),
+            sl(&["a", "b"]),
+            l(vec![n(1.0), l(vec![s("x")]), Value::Null]),
+            m(vec![("k", sl(&["v"])), ("n", Value::Null)]),
+            Value::set(vec![s("b"), s("a")]),
+            l(vec![]),
+            m(vec![]),
+        ];
+        let secret = "s3cr3t-value";
+        for name in names() {
+            let def = registry()[name];
+            let max = if def.variadic.is_some() {
+                def.params.len().max(2)
+            } else {
+                def.params.len()
+            };
+            let mut combos: Vec<Vec<Value>> = vec![vec![]];
+            for _ in 0..max.min(3) {
+                let mut next = Vec::new();
+                for c in &combos {
+                    for v in &palette {
+                        let mut c = c.clone();
+                        c.push(v.clone());
+                        next.push(c);
+                    }
+                }
+                combos.extend(next);
+            }
+            for args in combos {
+                let _ = try_call(name, args.clone());
+                if args.is_empty() || def.marks == Marks::Own {
+                    continue;
+                }
+                let secrets = [
+                    s(secret).mark_sensitive(),
+                    l(vec![s(secret).mark_sensitive()]),
+                    m(vec![("k", s(secret).mark_sensitive())]),
+                ];
+                for pos in [0, args.len() - 1] {
+                    for hidden in &secrets {
+                        let mut marked = args.clone();
+                        marked[pos] = hidden.clone();
+                        match try_call(name, marked) {
+                            Ok(v) => assert!(
+                                v.contains_sensitive() || !format!("{v:?}").contains(secret),
+                                "{name} dropped the mark: {v:?}"
+                            ),
+                            Err(e) => {
+                                assert!(!e.message.contains(secret), "{name} leaked: {}", e.message)
+                            }
+                        }
+                    }
+                }
+            }
+        }
     }
 
     #[test]

@@ -348,6 +348,9 @@ fn indent(a: Args) -> Result<Value, FunctionError> {
     if spaces < 0 {
         return Err(FunctionError::at(0, "argument 1 must not be negative"));
     }
+    if spaces > 1 << 16 {
+        return Err(FunctionError::at(0, "argument 1 is too large"));
+    }
     let pad = " ".repeat(spaces as usize);
     Ok(Value::string(a.str(1).replace('\n', &format!("\n{pad}"))))
 }
