@@ -194,39 +194,23 @@ fn contains(a: Args) -> Result<Value, FunctionError> {
     ))
 }
 
-/// The first argument that is neither null nor an empty string. When strings are mixed with
-/// numbers or bools, the result is converted to a string, as Terraform's type unification does.
+/// The first argument that is neither null nor an empty string. When primitive types are mixed,
+/// the result is converted to a string, as Terraform's type unification does. (Terraform
+/// rejects arguments that cannot be unified at all; here the first usable one wins.)
 fn coalesce(a: Args) -> Result<Value, FunctionError> {
-    let mut found = None;
-    for v in &a.vals {
+    for (i, v) in a.vals.iter().enumerate() {
         if v.is_unknown() {
             return Ok(Value::Unknown);
         }
         if v.is_null() || v.as_str() == Some("") {
             continue;
         }
-        found = Some(v.clone());
-        break;
+        let unified = unify_primitives(a.vals.clone()).unwrap_or_else(|_| a.vals.clone());
+        return Ok(unified[i].clone());
     }
-    let Some(found) = found else {
-        return Err(FunctionError::new(
-            "no non-null, non-empty-string arguments",
-        ));
-    };
-    let primitives: Vec<Value> = a
-        .vals
-        .iter()
-        .filter(|v| matches!(v, Value::String(_) | Value::Number(_) | Value::Bool(_)))
-        .cloned()
-        .collect();
-    if matches!(found, Value::Number(_) | Value::Bool(_))
-        && primitives.iter().any(|v| matches!(v, Value::String(_)))
-    {
-        if let Ok(mut unified) = unify_primitives(vec![found.clone(), Value::string("")]) {
-            return Ok(unified.swap_remove(0));
-        }
-    }
-    Ok(found)
+    Err(FunctionError::new(
+        "no non-null, non-empty-string arguments",
+    ))
 }
 
 fn coalescelist(a: Args) -> Result<Value, FunctionError> {

@@ -567,59 +567,32 @@ pub(crate) fn values_equal(a: &Value, b: &Value) -> bool {
     }
 }
 
-/// Makes a list's primitive elements share one type the way Terraform's type unification does
-/// for `tolist`, `toset`, `tomap` and `coalesce`: when strings are mixed with numbers or bools,
-/// everything becomes a string. Mixing primitives with collections is an error.
+/// Makes a collection's primitive elements share one type the way Terraform's type
+/// unification does for `tolist`, `toset`, `tomap` and `coalesce`: when different primitive
+/// types are mixed, everything becomes a string (`[1, "a", true]` → `["1", "a", "true"]`).
+/// Mixing primitives with collections, or lists with maps, is an error.
 pub(crate) fn unify_primitives(items: Vec<Value>) -> Result<Vec<Value>, String> {
-    let mut has_string = false;
-    let mut kinds = std::collections::BTreeSet::new();
+    let mut primitives = std::collections::BTreeSet::new();
+    let mut collections = std::collections::BTreeSet::new();
     for v in &items {
         match v.unmarked().0 {
-            Value::Null | Value::Unknown => {}
-            Value::String(_) => {
-                has_string = true;
-                kinds.insert("primitive");
-            }
-            Value::Number(_) | Value::Bool(_) => {
-                kinds.insert("primitive");
-            }
-            Value::List(_) | Value::Set(_) => {
-                kinds.insert("list");
-            }
-            Value::Map(_) => {
-                kinds.insert("map");
-            }
-            Value::Sensitive(_) => {}
-        }
-    }
-    if kinds.len() > 1 {
-        return Err("all elements must have the same type".into());
-    }
-    let mut kinds_primitive = std::collections::BTreeSet::new();
-    for v in &items {
-        match v.unmarked().0 {
-            Value::Number(_) => kinds_primitive.insert("number"),
-            Value::Bool(_) => kinds_primitive.insert("bool"),
-            Value::String(_) => kinds_primitive.insert("string"),
-            _ => false,
+            Value::String(_) => primitives.insert("string"),
+            Value::Number(_) => primitives.insert("number"),
+            Value::Bool(_) => primitives.insert("bool"),
+            Value::List(_) | Value::Set(_) => collections.insert("list"),
+            Value::Map(_) => collections.insert("map"),
+            Value::Null | Value::Unknown | Value::Sensitive(_) => false,
         };
     }
-    if !has_string || kinds_primitive.len() < 2 {
-        if kinds_primitive.len() > 1 {
-            return Err(
-                "all elements must have the same type (a number and a bool cannot be \
-                        mixed)"
-                    .into(),
-            );
-        }
+    if collections.len() + usize::from(!primitives.is_empty()) > 1 {
+        return Err("all elements must have the same type".into());
+    }
+    if primitives.len() < 2 {
         return Ok(items);
     }
     Ok(items
         .into_iter()
-        .map(|v| match Type::String.convert(v.clone()) {
-            Ok(s) => s,
-            Err(_) => v,
-        })
+        .map(|v| Type::String.convert(v.clone()).unwrap_or(v))
         .collect())
 }
 
