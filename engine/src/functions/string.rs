@@ -144,7 +144,7 @@ fn title(a: Args) -> Result<Value, FunctionError> {
 }
 
 fn compile(pattern: &str, arg: usize, a: &Args) -> Result<Regex, FunctionError> {
-    Regex::new(pattern).map_err(|e| {
+    Regex::new(&ascii_perl_classes(pattern)).map_err(|e| {
         let detail = if a.sensitive {
             String::new()
         } else {
@@ -152,6 +152,77 @@ fn compile(pattern: &str, arg: usize, a: &Args) -> Result<Regex, FunctionError> 
         };
         FunctionError::at(arg, format!("invalid regular expression pattern{detail}"))
     })
+}
+
+/// Rewrites `\d \w \s \b` (and their negations) to the ASCII-only meaning they have in Go's
+/// RE2, which Terraform uses; the `regex` crate makes them Unicode-aware. Everything else in
+/// the two syntaxes agrees.
+fn ascii_perl_classes(pattern: &str) -> String {
+    let mut out = String::with_capacity(pattern.len() + 16);
+    let mut chars = pattern.chars().peekable();
+    let mut in_class = false;
+    let mut class_start = false;
+    while let Some(c) = chars.next() {
+        let at_class_start = std::mem::take(&mut class_start);
+        match c {
+            '\\' => {
+                let Some(e) = chars.next() else {
+                    out.push(c);
+                    break;
+                };
+                let rewritten = match (e, in_class) {
+                    ('d', false) => "[0-9]",
+                    ('D', false) => "[^0-9]",
+                    ('w', false) => "[0-9A-Za-z_]",
+                    ('W', false) => "[^0-9A-Za-z_]",
+                    ('s', false) => "[\\t\\n\\f\\r ]",
+                    ('S', false) => "[^\\t\\n\\f\\r ]",
+                    ('b', false) => "(?-u:\\b)",
+                    ('B', false) => "(?-u:\\B)",
+                    ('d', true) => "0-9",
+                    ('D', true) => "[^0-9]",
+                    ('w', true) => "0-9A-Za-z_",
+                    ('W', true) => "[^0-9A-Za-z_]",
+                    ('s', true) => "\\t\\n\\f\\r ",
+                    ('S', true) => "[^\\t\\n\\f\\r ]",
+                    _ => {
+                        out.push(c);
+                        out.push(e);
+                        continue;
+                    }
+                };
+                out.push_str(rewritten);
+            }
+            '[' if !in_class => {
+                out.push(c);
+                in_class = true;
+                if chars.peek() == Some(&'^') {
+                    out.push('^');
+                    chars.next();
+                }
+                class_start = true;
+            }
+            '[' if chars.peek() == Some(&':') => {
+                // A POSIX class such as [:alpha:], copied whole.
+                out.push(c);
+                for p in chars.by_ref() {
+                    out.push(p);
+                    if p == ']' {
+                        break;
+                    }
+                }
+            }
+            // Go reads any other `[` in a class literally; the regex crate would nest.
+            '[' => out.push_str("\\["),
+            ']' if in_class && !at_class_start => {
+                out.push(c);
+                in_class = false;
+            }
+            ']' if in_class => out.push_str("\\]"),
+            _ => out.push(c),
+        }
+    }
+    out
 }
 
 /// `replace(str, substring, replacement)`; a substring wrapped in slashes is a regular
@@ -632,6 +703,32 @@ mod tests {
         assert_eq!(
             ok("regexall", vec![s("(\\w)=(\\d)"), s("a=1 b=2")]),
             l(vec![sl(&["a", "1"]), sl(&["b", "2"])])
+        );
+    }
+
+    #[test]
+    fn perl_classes_are_ascii_like_go() {
+        use super::ascii_perl_classes as a;
+        assert_eq!(a(r"\d+"), "[0-9]+");
+        assert_eq!(a(r"[\w-]+"), "[0-9A-Za-z_-]+");
+        assert_eq!(a(r"[^\s]"), r"[^\t\n\f\r ]");
+        assert_eq!(a(r"\bx\B"), r"(?-u:\b)x(?-u:\B)");
+        assert_eq!(a(r"\\d"), r"\\d", "an escaped backslash is not a class");
+        assert_eq!(a(r"[]a]"), r"[\]a]", "a leading ] is literal, as in Go");
+        assert_eq!(a(r"[[:alpha:]\d]"), "[[:alpha:]0-9]");
+        assert_eq!(a(r"[a[]"), r"[a\[]");
+        assert_eq!(
+            ok("regex", vec![s(r"\d+"), s("x\u{661}\u{662}42")]),
+            s("42")
+        );
+        assert_eq!(ok("regex", vec![s(r"[\w.]+"), s("été-a.b")]), s("t"));
+        assert_eq!(
+            ok("replace", vec![s("a b\u{a0}c"), s(r"/\s/"), s("_")]),
+            s("a_b\u{a0}c")
+        );
+        assert_eq!(
+            ok("regexall", vec![s(r"\bgo\b"), s("go gopher go")]),
+            sl(&["go", "go"])
         );
     }
 
