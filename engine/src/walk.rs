@@ -614,8 +614,10 @@ impl Scope for NodeScope<'_> {
         }
     }
 
+    /// Relative paths in `file()` resolve against the stack directory, as Terraform resolves
+    /// them against the working directory; `path.module` is absolute for module-relative ones.
     fn base_dir(&self) -> &Path {
-        &self.stack.modules[self.mi].module.dir
+        &self.stack.config.dir
     }
 }
 
