@@ -75,6 +75,22 @@ impl<'a> Attrs<'a> {
         Ok(self.opt_str(name)?.unwrap_or(default))
     }
 
+    /// An optional+computed string: unknown (the provider is to choose) reads as unset.
+    pub fn opt_str_computed(&self, name: &str) -> Result<Option<&'a str>, ProviderError> {
+        if self.is_unknown(name) {
+            return Ok(None);
+        }
+        self.opt_str(name)
+    }
+
+    /// An optional+computed whole number: unknown (the provider is to choose) reads as unset.
+    pub fn opt_i64_computed(&self, name: &str) -> Result<Option<i64>, ProviderError> {
+        if self.is_unknown(name) {
+            return Ok(None);
+        }
+        self.opt_i64(name)
+    }
+
     pub fn opt_bool(&self, name: &str) -> Result<Option<bool>, ProviderError> {
         match self.get(name)? {
             None => Ok(None),
@@ -216,6 +232,8 @@ mod tests {
         assert!(a.str("missing").unwrap_err().summary.contains("required"));
         assert!(a.opt_str("u").is_err());
         assert!(a.is_unknown("u"));
+        assert_eq!(a.opt_i64_computed("u").unwrap(), None);
+        assert_eq!(a.opt_str_computed("s").unwrap(), Some("x"));
         assert_eq!(a.opt_string_list("l").unwrap().unwrap(), vec!["a", "2"]);
         assert_eq!(a.string_map("m").unwrap()["k"], "v");
         assert!(a.string_map("null").unwrap().is_empty());
