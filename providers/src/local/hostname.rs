@@ -392,15 +392,15 @@ impl ResourceType for Hostname {
         let (host, upstream_host, port) = self.inputs(planned)?;
         let upstream = upstream_of(&upstream_host, port);
         match self.read_route(&host)? {
-            Some(existing) if existing != upstream => return Err(ProviderError::permanent(
-                format!(
+            Some(existing) if existing != upstream => {
+                return Err(ProviderError::permanent(format!(
                     "hostname {host:?} is already routed to {existing} ({})",
                     self.route_file(&host).display()
-                ),
-            )
-            .with_help(format!(
+                ))
+                .with_help(format!(
                 "import it with `tenantform import <address> {host}`, or choose another hostname"
-            ))),
+            )))
+            }
             _ => self.write_route(&host, &upstream)?,
         }
         self.ensure_router(ctx).await?;

@@ -170,6 +170,39 @@ pub fn spawn_detached(cmd: &mut Command) -> io::Result<Spawned> {
     })
 }
 
+/// Kills a spawned process group with SIGKILL when dropped, unless disarmed. Guards the window
+/// between spawning a process and recording it in state: if the operation's future is dropped
+/// (cancellation) or recording fails, nothing is left running unknown to tenantform.
+#[derive(Debug)]
+pub struct KillOnDrop {
+    pid: i32,
+    start_ticks: u64,
+    armed: bool,
+}
+
+impl KillOnDrop {
+    pub fn new(s: &Spawned) -> KillOnDrop {
+        KillOnDrop {
+            pid: s.pid,
+            start_ticks: s.start_ticks,
+            armed: true,
+        }
+    }
+
+    /// The process is recorded: keep it running.
+    pub fn disarm(mut self) {
+        self.armed = false;
+    }
+}
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if self.armed && !group_members(self.pid, self.start_ticks).is_empty() {
+            let _ = signal_group(self.pid, Signal::KILL);
+        }
+    }
+}
+
 /// Finds `program` the way a shell would: a name containing `/` is taken relative to `cwd`,
 /// otherwise each directory of `path_var` is searched. The error lists what was searched.
 pub fn find_program(program: &str, path_var: &str, cwd: &Path) -> Result<PathBuf, String> {
@@ -275,6 +308,19 @@ mod tests {
                 .unwrap(),
             Stopped::AlreadyGone
         );
+    }
+
+    #[tokio::test]
+    async fn kill_on_drop_guards_unrecorded_processes() {
+        let s = spawn_detached(Command::new("sleep").arg("30")).unwrap();
+        drop(KillOnDrop::new(&s));
+        assert!(wait_until(Duration::from_secs(5), || !is_alive(s.pid, s.start_ticks)).await);
+        let s = spawn_detached(Command::new("sleep").arg("30")).unwrap();
+        KillOnDrop::new(&s).disarm();
+        assert!(is_alive(s.pid, s.start_ticks));
+        stop_group(s.pid, s.start_ticks, Duration::from_secs(5))
+            .await
+            .unwrap();
     }
 
     #[tokio::test]

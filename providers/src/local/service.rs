@@ -50,7 +50,7 @@ use tenantform_engine::provider::{
 use tenantform_engine::types::Type;
 use tenantform_engine::value::{PathStep, Value};
 
-use super::process::{self, Spawned};
+use super::process::{self, KillOnDrop, Spawned};
 use super::{absolute, http, io_err, name_attr, validate_name_attr, LocalConfig};
 use crate::support::attrs::{path, val_opt_str, val_str_list, Attrs};
 use crate::support::{diff, duration, fs as sfs, timefmt};
@@ -337,7 +337,7 @@ impl Service {
         spec: &Spec,
         port: Option<u16>,
         ctx: &OpContext,
-    ) -> Result<(Spawned, u16), ProviderError> {
+    ) -> Result<(Spawned, u16, KillOnDrop), ProviderError> {
         let cwd = match &spec.working_dir {
             Some(d) => {
                 let p = absolute(Path::new(d))?;
@@ -404,10 +404,13 @@ impl Service {
         cmd.stdin(Stdio::null()).stdout(log).stderr(log_err);
         let child = process::spawn_detached(&mut cmd)
             .map_err(|e| io_err(format!("cannot start `{}`", program.display()), e))?;
+        // If this future is dropped (cancelled) before the caller records the process, the
+        // guard kills it: nothing may run that state does not know about.
+        let guard = KillOnDrop::new(&child);
         tracing::debug!(service = %spec.name, pid = child.pid, port, "started, waiting for health check");
 
         match self.wait_healthy(spec, &child, port, ctx).await {
-            Ok(()) => Ok((child, port)),
+            Ok(()) => Ok((child, port, guard)),
             Err(e) => {
                 let _ =
                     process::stop_group(child.pid, child.start_ticks, Duration::from_secs(2)).await;
@@ -428,16 +431,6 @@ impl Service {
         let addr = SocketAddr::from(([127, 0, 0, 1], port));
         let host = format!("127.0.0.1:{port}");
         let target = format!("GET http://{host}{}", spec.health_path);
-        let log_path = self.log_path(&spec.name);
-        let log_tail = || {
-            // Give the process a moment to flush what it printed on its way out.
-            std::thread::sleep(Duration::from_millis(50));
-            format!(
-                "last lines of {}:\n{}",
-                log_path.display(),
-                sfs::tail(&log_path, LOG_TAIL_LINES)
-            )
-        };
         let mut last: String;
         loop {
             if let Some(status) = child.exit_status() {
@@ -445,7 +438,7 @@ impl Service {
                     "service `{}` exited ({status}) before its health check passed",
                     spec.name
                 ))
-                .with_detail(log_tail())
+                .with_detail(self.log_tail(&spec.name).await)
                 .with_help(
                     "the command must keep running in the foreground and serve HTTP on $PORT",
                 ));
@@ -468,7 +461,7 @@ impl Service {
                     "service `{}` did not become healthy within {}: {target} → {last}",
                     spec.name, spec.health_timeout
                 ))
-                .with_detail(log_tail())
+                .with_detail(self.log_tail(&spec.name).await)
                 .with_help(format!(
                     "check that the program listens on 127.0.0.1:{port} (it gets PORT={port}) and answers {} with 2xx/3xx, \
                      or raise health_timeout",
@@ -482,6 +475,17 @@ impl Service {
                 }
             }
         }
+    }
+
+    async fn log_tail(&self, name: &str) -> String {
+        // Give the process a moment to flush what it printed on its way out.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let log_path = self.log_path(name);
+        format!(
+            "last lines of {}:\n{}",
+            log_path.display(),
+            sfs::tail(&log_path, LOG_TAIL_LINES)
+        )
     }
 
     async fn stop(
@@ -611,8 +615,9 @@ impl ResourceType for Service {
             self.stop(&spec.name, rec.pid, rec.start_ticks, &rec.stop_timeout)
                 .await?;
         }
-        let (child, port) = self.start(&spec, spec.port, ctx).await?;
+        let (child, port, guard) = self.start(&spec, spec.port, ctx).await?;
         self.save_record(&spec, child.pid, child.start_ticks, port)?;
+        guard.disarm();
         Ok(self.state(&spec, child.pid, child.start_ticks, port))
     }
 
@@ -652,8 +657,9 @@ impl ResourceType for Service {
             self.stop(&spec.name, pid, start, &prior_spec.stop_timeout)
                 .await?;
         }
-        let (child, port) = self.start(&spec, spec.port, ctx).await?;
+        let (child, port, guard) = self.start(&spec, spec.port, ctx).await?;
         self.save_record(&spec, child.pid, child.start_ticks, port)?;
+        guard.disarm();
         Ok(self.state(&spec, child.pid, child.start_ticks, port))
     }
 
