@@ -49,6 +49,21 @@ pub enum Command {
     Graph(crate::commands::graph::GraphArgs),
     /// Evaluate expressions against the configuration (reads lines from stdin).
     Console(crate::commands::console::ConsoleArgs),
+    /// Show what would change (refresh, then diff configuration against state).
+    Plan(crate::commands::plan::PlanArgs),
+    /// Make the changes: plan (or take a saved plan), confirm, apply under a lock.
+    Apply(crate::commands::apply::ApplyArgs),
+    /// Destroy every object in scope (`--tenant SLUG` deprovisions one tenant).
+    Destroy(crate::commands::apply::DestroyArgs),
+    /// Show a saved plan or the current state.
+    Show(crate::commands::show::ShowArgs),
+    /// Show output values from state.
+    Output(crate::commands::output::OutputArgs),
+    /// Release a state lock whose holder is gone.
+    ForceUnlock(crate::commands::force_unlock::ForceUnlockArgs),
+    /// The local hostname router (started by local_hostname; not for direct use).
+    #[command(name = "__router", hide = true)]
+    Router(crate::commands::router::RouterArgs),
 }
 
 /// Rewrites `-flag` and `-flag=value` (single dash, several letters) to `--flag…`.

@@ -5,6 +5,8 @@ mod cli;
 mod commands;
 mod context;
 mod diagnostics;
+mod render;
+mod stack;
 
 use std::process::ExitCode;
 
