@@ -12,7 +12,9 @@ use tenantform_engine::diagnostics::{Diagnostic, Diagnostics};
 use tenantform_engine::eval::{eval, MapScope};
 use tenantform_engine::plan::planner::{plan, PlanInput, PlanOptions, PlanOutput};
 use tenantform_engine::runtime::Schemas;
-use tenantform_engine::state::{LockGuard, LockInfo, Partition, PartitionFilter, StateBackend, StateError, StateSnapshot};
+use tenantform_engine::state::{
+    LockGuard, LockInfo, Partition, PartitionFilter, StateBackend, StateError, StateSnapshot,
+};
 use tenantform_engine::validate::{prepare, Prepared};
 use tenantform_engine::value::Value;
 use tokio_util::sync::CancellationToken;
@@ -37,7 +39,8 @@ pub fn state_location(p: &Prepared, dir: &Path) -> anyhow::Result<String> {
     let scope = MapScope { base_dir: dir.to_path_buf(), ..MapScope::default() };
     let mut attrs = BTreeMap::new();
     for (k, a) in &block.body.attrs {
-        let v = eval(&a.expr, &scope).map_err(|d| anyhow!("state block: {}: {}", d.summary, d.label.unwrap_or_default()))?;
+        let v = eval(&a.expr, &scope)
+            .map_err(|d| anyhow!("state block: {}: {}", d.summary, d.label.unwrap_or_default()))?;
         attrs.insert(k.clone(), v);
     }
     let backend = attrs.get("backend").and_then(Value::as_str).unwrap_or("sqlite").to_string();

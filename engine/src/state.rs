@@ -153,9 +153,11 @@ mod outputs_as_list {
 }
 
 impl StateSnapshot {
+    /// The partitions that hold resources, each once, in order.
     pub fn partitions(&self) -> impl Iterator<Item = Partition> + '_ {
-        let mut seen: Vec<Partition> = self.resources.keys().map(Partition::of).collect();
-        seen.dedup();
+        // Addresses do not sort by partition (`module.x.*` is root but sorts after tenants),
+        // so a plain `dedup` would repeat partitions.
+        let seen: std::collections::BTreeSet<Partition> = self.resources.keys().map(Partition::of).collect();
         seen.into_iter()
     }
 
@@ -319,6 +321,9 @@ pub enum StateError {
     Locked { holders: Vec<LockInfo> },
     #[error("lock {0} is not held")]
     NotLocked(String),
+    /// A write touches a partition the caller's lock does not cover.
+    #[error("{subject} is in partition {partition}, which this lock does not hold")]
+    PartitionNotLocked { partition: Partition, subject: String },
     #[error("state lineage mismatch: the stored state has lineage {stored}, the input has {given}")]
     LineageMismatch { stored: String, given: String },
     #[error("state serial conflict: {0}")]
@@ -359,18 +364,31 @@ pub trait StateBackend: Send + Sync {
     fn locks(&self) -> Result<Vec<LockInfo>, StateError>;
 
     /// Writes changes in one durable transaction and returns the new serial. Every change must
-    /// fall in a partition the guard holds. Records history.
+    /// fall in a partition the guard holds ([`StateError::PartitionNotLocked`] otherwise) and
+    /// the guard's locks must still be in place ([`StateError::NotLocked`] after a
+    /// `force-unlock`); a refused commit writes nothing. Records history. An empty `changes`
+    /// writes nothing and returns the current serial.
     fn commit(&self, guard: &dyn LockGuard, operation: &str, changes: &[Change]) -> Result<u64, StateError>;
 
     /// The history, newest first, at most `limit` entries.
     fn history(&self, limit: usize) -> Result<Vec<HistoryEntry>, StateError>;
 
-    /// The state as it was right after `serial` was written.
+    /// The state as it was right after `serial` was written (`0`: the empty state).
     fn snapshot_at(&self, serial: u64) -> Result<StateSnapshot, StateError>;
 
+    /// The newest serial that touched each partition, for every partition ever written
+    /// (cheap staleness checks of saved plans without loading resources).
+    fn partition_serials(&self) -> Result<BTreeMap<Partition, u64>, StateError> {
+        Ok(self.load(&PartitionFilter::All)?.partition_serials)
+    }
+
     /// Replaces the whole state with `snapshot` as a new serial (`state push`, `state
-    /// rollback`, migration). Requires a lock on every partition involved; refuses a snapshot
-    /// whose lineage differs from a non-empty store's unless `force`.
+    /// rollback`, migration), written as the difference from the current state so history
+    /// stays meaningful. Requires a lock on every partition the difference touches; refuses a
+    /// snapshot whose lineage differs from a non-empty store's unless `force`. A store that
+    /// was never written, or `force`, adopts the snapshot's lineage (when it has one). The
+    /// snapshot's serials are ignored. When nothing differs, no serial is written and the
+    /// current serial is returned.
     fn replace_all(
         &self,
         guard: &dyn LockGuard,

@@ -20,11 +20,7 @@ pub mod time;
 
 /// Every built-in provider.
 pub fn all() -> Vec<Arc<dyn Provider>> {
-    vec![
-        Arc::new(local::LocalProvider),
-        Arc::new(random::RandomProvider),
-        Arc::new(time::TimeProvider),
-    ]
+    vec![Arc::new(local::LocalProvider), Arc::new(random::RandomProvider), Arc::new(time::TimeProvider)]
 }
 
 #[cfg(test)]
@@ -40,10 +36,7 @@ mod tests {
                 assert!(!r.import_id.is_empty(), "{name} has no import_id");
                 assert!(r.schema.attributes.contains_key("id"), "{name} has no id");
                 for (attr, a) in &r.schema.attributes {
-                    assert!(
-                        !a.description.is_empty(),
-                        "{name}.{attr} has no description"
-                    );
+                    assert!(!a.description.is_empty(), "{name}.{attr} has no description");
                 }
             }
             for name in schema.data_sources.keys() {

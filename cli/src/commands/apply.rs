@@ -22,7 +22,9 @@ use crate::diagnostics::report;
 use crate::render::json::plan_json;
 use crate::render::plan::{render_plan, render_value};
 use crate::render::progress::Progress;
-use crate::stack::{load_state, lock, make_plan, open_backend, parse_duration, partition_filter, prepare_stack, state_location, unlock};
+use crate::stack::{
+    load_state, lock, make_plan, open_backend, parse_duration, partition_filter, prepare_stack, state_location, unlock,
+};
 
 #[derive(Args, Debug)]
 pub struct ApplyArgs {
@@ -55,7 +57,13 @@ pub struct DestroyArgs {
 
 pub fn run_destroy(args: DestroyArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
     run(
-        ApplyArgs { flags: args.flags, plan_file: None, auto_approve: args.auto_approve, json: args.json, lock_timeout: args.lock_timeout },
+        ApplyArgs {
+            flags: args.flags,
+            plan_file: None,
+            auto_approve: args.auto_approve,
+            json: args.json,
+            lock_timeout: args.lock_timeout,
+        },
         ctx,
         true,
     )

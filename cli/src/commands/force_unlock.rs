@@ -22,7 +22,15 @@ pub fn run(args: ForceUnlockArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
     let backend = open_backend(&state_location(&p, &ctx.dir)?)?;
     let locks = backend.locks().map_err(|e| anyhow::anyhow!("{e}"))?;
     let Some(holder) = locks.iter().find(|l| l.id == args.lock_id) else {
-        eprintln!("Error: no lock with ID {} (current locks: {})", args.lock_id, if locks.is_empty() { "none".to_string() } else { locks.iter().map(|l| l.id.clone()).collect::<Vec<_>>().join(", ") });
+        eprintln!(
+            "Error: no lock with ID {} (current locks: {})",
+            args.lock_id,
+            if locks.is_empty() {
+                "none".to_string()
+            } else {
+                locks.iter().map(|l| l.id.clone()).collect::<Vec<_>>().join(", ")
+            }
+        );
         return Ok(ExitCode::from(1));
     };
     if !args.force {

@@ -37,7 +37,10 @@ pub fn run(args: OutputArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
     let outputs: Vec<_> = state.outputs.values().filter(|o| o.module == module).collect();
     if let Some(name) = &args.name {
         let Some(o) = outputs.iter().find(|o| &o.name == name) else {
-            eprintln!("Error: output \"{name}\" not found{}", if outputs.is_empty() { " (the state has no outputs; run apply)" } else { "" });
+            eprintln!(
+                "Error: output \"{name}\" not found{}",
+                if outputs.is_empty() { " (the state has no outputs; run apply)" } else { "" }
+            );
             return Ok(ExitCode::from(1));
         };
         if args.raw {

@@ -116,7 +116,10 @@ pub fn run(args: PlanArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
         Err(diags) => {
             report(&diags, &p.sources);
             if args.json {
-                println!("{}", serde_json::json!({ "errored": true, "diagnostics": diags.iter().map(|d| d.to_string()).collect::<Vec<_>>() }));
+                println!(
+                    "{}",
+                    serde_json::json!({ "errored": true, "diagnostics": diags.iter().map(|d| d.to_string()).collect::<Vec<_>>() })
+                );
             }
             return Ok(ExitCode::from(1));
         }
@@ -131,7 +134,11 @@ pub fn run(args: PlanArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
     if let Some(path) = &args.out {
         write_plan_file(path, &plan.to_bytes())?;
         if !args.json {
-            println!("\nSaved the plan to: {}\n\nTo perform exactly these actions, run:\n    tenantform apply {}", path.display(), path.display());
+            println!(
+                "\nSaved the plan to: {}\n\nTo perform exactly these actions, run:\n    tenantform apply {}",
+                path.display(),
+                path.display()
+            );
         }
     }
     let code = if args.detailed_exitcode && plan.has_changes() { 2 } else { 0 };

@@ -57,7 +57,10 @@ pub fn run(args: ShowArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
                 })
             })
             .collect();
-        println!("{}", serde_json::json!({ "format_version": "1.0", "lineage": state.lineage, "serial": state.serial, "resources": resources }));
+        println!(
+            "{}",
+            serde_json::json!({ "format_version": "1.0", "lineage": state.lineage, "serial": state.serial, "resources": resources })
+        );
         return Ok(ExitCode::SUCCESS);
     }
     if state.resources.is_empty() {
@@ -66,7 +69,12 @@ pub fn run(args: ShowArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
     }
     for r in state.resources.values().filter(|r| wanted(r.addr.tenant())) {
         println!("# {}:", r.addr);
-        println!("resource \"{}\" \"{}\" {}", r.addr.resource.ty, r.addr.resource.name, render_value(&r.value, 4).replacen('{', "{", 1));
+        println!(
+            "resource \"{}\" \"{}\" {}",
+            r.addr.resource.ty,
+            r.addr.resource.name,
+            render_value(&r.value, 4).replacen('{', "{", 1)
+        );
         println!();
     }
     Ok(ExitCode::SUCCESS)

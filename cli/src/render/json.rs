@@ -100,7 +100,13 @@ pub fn plan_json(plan: &Plan) -> Json {
                 (Some(_), Some(_)) => vec!["update"],
                 (None, None) => vec!["no-op"],
             };
-            let hide = |v: &Option<Value>| if o.sensitive { Json::Null } else { v.as_ref().map(redacted).unwrap_or(Json::Null) };
+            let hide = |v: &Option<Value>| {
+                if o.sensitive {
+                    Json::Null
+                } else {
+                    v.as_ref().map(redacted).unwrap_or(Json::Null)
+                }
+            };
             (
                 name,
                 json!({

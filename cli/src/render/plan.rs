@@ -146,7 +146,15 @@ pub fn render_change(c: &ResourceChange) -> String {
         Action::Delete => DiffMode::Delete,
         _ => DiffMode::Update,
     };
-    let body = render_object_diff(before.unwrap_or(&empty), after.unwrap_or(&empty), mode, 6, &c.replace_paths, &mut Vec::new(), true);
+    let body = render_object_diff(
+        before.unwrap_or(&empty),
+        after.unwrap_or(&empty),
+        mode,
+        6,
+        &c.replace_paths,
+        &mut Vec::new(),
+        true,
+    );
     out.push_str(&body);
     out.push_str("    }\n");
     out
@@ -244,7 +252,12 @@ fn render_object_diff(
         }
     }
     if hidden > 0 {
-        let _ = writeln!(out, "{}  # ({hidden} unchanged attribute{} hidden)", pad(indent), if hidden == 1 { "" } else { "s" });
+        let _ = writeln!(
+            out,
+            "{}  # ({hidden} unchanged attribute{} hidden)",
+            pad(indent),
+            if hidden == 1 { "" } else { "s" }
+        );
     }
     out
 }
@@ -258,7 +271,9 @@ fn shown(b: &Value, a: &Value, mode: DiffMode) -> bool {
 }
 
 fn changed(b: &Value, a: &Value) -> bool {
-    !a.is_wholly_known() || !tenantform_engine::eval::values_equal(b, a) || (a.contains_sensitive() != b.contains_sensitive())
+    !a.is_wholly_known()
+        || !tenantform_engine::eval::values_equal(b, a)
+        || (a.contains_sensitive() != b.contains_sensitive())
 }
 
 fn display_key(k: &str) -> String {
@@ -269,7 +284,15 @@ fn display_key(k: &str) -> String {
     }
 }
 
-fn render_update(key: &str, b: &Value, a: &Value, indent: usize, suffix: &str, replace_paths: &[AttrPath], path: &mut AttrPath) -> String {
+fn render_update(
+    key: &str,
+    b: &Value,
+    a: &Value,
+    indent: usize,
+    suffix: &str,
+    replace_paths: &[AttrPath],
+    path: &mut AttrPath,
+) -> String {
     let p = pad(indent);
     if b.is_sensitive() || a.is_sensitive() {
         return format!("{p}~ {key} = (sensitive value){suffix}\n");
@@ -300,14 +323,19 @@ fn render_update(key: &str, b: &Value, a: &Value, indent: usize, suffix: &str, r
         (Value::List(bl), Value::List(al)) | (Value::Set(bl), Value::Set(al)) => {
             let mut out = format!("{p}~ {key} = [{suffix}\n");
             let ip = pad(indent + 4);
-            let ops = similar::capture_diff_slices(similar::Algorithm::Myers, &bl.iter().map(|v| v.to_string()).collect::<Vec<_>>(), &al.iter().map(|v| v.to_string()).collect::<Vec<_>>());
+            let ops = similar::capture_diff_slices(
+                similar::Algorithm::Myers,
+                &bl.iter().map(|v| v.to_string()).collect::<Vec<_>>(),
+                &al.iter().map(|v| v.to_string()).collect::<Vec<_>>(),
+            );
             let mut unchanged = 0;
             for op in ops {
-                for (tag, old, new) in op.iter_changes(
-                    &bl.iter().map(|v| v.to_string()).collect::<Vec<_>>(),
-                    &al.iter().map(|v| v.to_string()).collect::<Vec<_>>(),
-                )
-                .map(|c| (c.tag(), c.old_index(), c.new_index()))
+                for (tag, old, new) in op
+                    .iter_changes(
+                        &bl.iter().map(|v| v.to_string()).collect::<Vec<_>>(),
+                        &al.iter().map(|v| v.to_string()).collect::<Vec<_>>(),
+                    )
+                    .map(|c| (c.tag(), c.old_index(), c.new_index()))
                 {
                     match tag {
                         similar::ChangeTag::Equal => unchanged += 1,
@@ -321,7 +349,11 @@ fn render_update(key: &str, b: &Value, a: &Value, indent: usize, suffix: &str, r
                 }
             }
             if unchanged > 0 {
-                let _ = writeln!(out, "{ip}  # ({unchanged} unchanged element{} hidden)", if unchanged == 1 { "" } else { "s" });
+                let _ = writeln!(
+                    out,
+                    "{ip}  # ({unchanged} unchanged element{} hidden)",
+                    if unchanged == 1 { "" } else { "s" }
+                );
             }
             let _ = writeln!(out, "{}]", pad(indent + 2));
             out
@@ -407,7 +439,15 @@ fn render_drift(drift: &[Drift], refresh_only: bool) -> String {
             None => {
                 let _ = writeln!(out, "  # {} has been deleted", d.addr);
                 let _ = writeln!(out, "  - resource \"{}\" \"{}\" {{", d.addr.resource.ty, d.addr.resource.name);
-                out.push_str(&render_object_diff(&d.before, &Value::Null, DiffMode::Delete, 6, &[], &mut Vec::new(), true));
+                out.push_str(&render_object_diff(
+                    &d.before,
+                    &Value::Null,
+                    DiffMode::Delete,
+                    6,
+                    &[],
+                    &mut Vec::new(),
+                    true,
+                ));
                 out.push_str("    }\n");
             }
             Some(after) => {

@@ -38,7 +38,9 @@ fn secs(d: Duration) -> String {
 
 fn nouns(a: Action) -> (&'static str, &'static str, &'static str) {
     match a {
-        Action::Create | Action::Replace | Action::CreateThenDelete => ("Creating...", "Still creating...", "Creation complete"),
+        Action::Create | Action::Replace | Action::CreateThenDelete => {
+            ("Creating...", "Still creating...", "Creation complete")
+        }
         Action::Update => ("Modifying...", "Still modifying...", "Modifications complete"),
         Action::Delete => ("Destroying...", "Still destroying...", "Destruction complete"),
         Action::Read => ("Reading...", "Still reading...", "Read complete"),
@@ -59,14 +61,18 @@ impl ApplyObserver for Progress {
         }
         let line = match e {
             ApplyEvent::Start { address, action } => format!("{address}: {}", nouns(action).0),
-            ApplyEvent::Progress { address, action, elapsed } => format!("{address}: {} [{} elapsed]", nouns(action).1, secs(elapsed)),
+            ApplyEvent::Progress { address, action, elapsed } => {
+                format!("{address}: {} [{} elapsed]", nouns(action).1, secs(elapsed))
+            }
             ApplyEvent::Complete { address, action, elapsed, id } => match id {
                 Some(id) => format!("{address}: {} after {} [id={id}]", nouns(action).2, secs(elapsed)),
                 None => format!("{address}: {} after {}", nouns(action).2, secs(elapsed)),
             },
             ApplyEvent::Errored { address, message, .. } => format!("{address}: Error: {message}"),
             ApplyEvent::Skipped { address, reason, .. } => format!("{address}: Skipped ({reason})"),
-            ApplyEvent::Retrying { address, attempt, message, .. } => format!("{address}: Retrying (attempt {attempt}): {message}"),
+            ApplyEvent::Retrying { address, attempt, message, .. } => {
+                format!("{address}: Retrying (attempt {attempt}): {message}")
+            }
         };
         let _ = writeln!(o, "{line}");
     }

@@ -14,41 +14,23 @@ use super::{def, p, Args, FuncDef, FunctionError, Kind};
 use crate::value::Value;
 
 pub(super) const FUNCTIONS: &[FuncDef] = &[
-    def(
-        "jsonencode",
-        &[p("value", Kind::Any).nullable()],
-        jsonencode,
-    ),
+    def("jsonencode", &[p("value", Kind::Any).nullable()], jsonencode),
     def("jsondecode", &[p("str", Kind::String)], jsondecode),
-    def(
-        "yamlencode",
-        &[p("value", Kind::Any).nullable()],
-        yamlencode,
-    ),
+    def("yamlencode", &[p("value", Kind::Any).nullable()], yamlencode),
     def("yamldecode", &[p("src", Kind::String)], yamldecode),
     def("csvdecode", &[p("str", Kind::String)], csvdecode),
     def("base64encode", &[p("str", Kind::String)], base64encode),
     def("base64decode", &[p("str", Kind::String)], base64decode),
     def("urlencode", &[p("str", Kind::String)], urlencode),
-    def(
-        "textencodebase64",
-        &[p("str", Kind::String), p("encoding_name", Kind::String)],
-        textencodebase64,
-    ),
-    def(
-        "textdecodebase64",
-        &[p("source", Kind::String), p("encoding_name", Kind::String)],
-        textdecodebase64,
-    ),
+    def("textencodebase64", &[p("str", Kind::String), p("encoding_name", Kind::String)], textencodebase64),
+    def("textdecodebase64", &[p("source", Kind::String), p("encoding_name", Kind::String)], textdecodebase64),
 ];
 
 // ---------------------------------------------------------------------------------------------
 // JSON
 
 fn jsonencode(a: Args) -> Result<Value, FunctionError> {
-    json_encode(&a.vals[0])
-        .map(Value::String)
-        .map_err(|e| FunctionError::at(0, e))
+    json_encode(&a.vals[0]).map(Value::String).map_err(|e| FunctionError::at(0, e))
 }
 
 /// Compact JSON the way Terraform writes it. Fails only for non-finite numbers.
@@ -115,9 +97,7 @@ fn write_json_string(s: &str, out: &mut String) {
             '\t' => out.push_str("\\t"),
             '\u{8}' => out.push_str("\\b"),
             '\u{c}' => out.push_str("\\f"),
-            '<' | '>' | '&' | '\u{2028}' | '\u{2029}' => {
-                out.push_str(&format!("\\u{:04x}", c as u32))
-            }
+            '<' | '>' | '&' | '\u{2028}' | '\u{2029}' => out.push_str(&format!("\\u{:04x}", c as u32)),
             c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
             c => out.push(c),
         }
@@ -126,8 +106,8 @@ fn write_json_string(s: &str, out: &mut String) {
 }
 
 fn jsondecode(a: Args) -> Result<Value, FunctionError> {
-    let json: serde_json::Value = serde_json::from_str(a.str(0))
-        .map_err(|e| FunctionError::at(0, format!("invalid JSON: {e}")))?;
+    let json: serde_json::Value =
+        serde_json::from_str(a.str(0)).map_err(|e| FunctionError::at(0, format!("invalid JSON: {e}")))?;
     Ok(Value::from_json(&json))
 }
 
@@ -178,11 +158,7 @@ fn yaml_lines(v: &Value) -> Result<Option<Vec<String>>, String> {
                 match yaml_lines(item)? {
                     Some(sub) => {
                         for (i, l) in sub.into_iter().enumerate() {
-                            lines.push(if i == 0 {
-                                format!("- {l}")
-                            } else {
-                                format!("  {l}")
-                            });
+                            lines.push(if i == 0 { format!("- {l}") } else { format!("  {l}") });
                         }
                     }
                     None => lines.push(format!("- {}", yaml_scalar(item)?)),
@@ -246,10 +222,9 @@ fn yamldecode(a: Args) -> Result<Value, FunctionError> {
     }) {
         return Ok(Value::Null);
     }
-    let mut doc: serde_yaml::Value = serde_yaml::from_str(src)
-        .map_err(|e| FunctionError::at(0, format!("invalid YAML: {e}")))?;
-    doc.apply_merge()
-        .map_err(|e| FunctionError::at(0, format!("invalid YAML: {e}")))?;
+    let mut doc: serde_yaml::Value =
+        serde_yaml::from_str(src).map_err(|e| FunctionError::at(0, format!("invalid YAML: {e}")))?;
+    doc.apply_merge().map_err(|e| FunctionError::at(0, format!("invalid YAML: {e}")))?;
     Ok(from_yaml(doc))
 }
 
@@ -261,11 +236,9 @@ fn from_yaml(v: serde_yaml::Value) -> Value {
         Y::Number(n) => Value::Number(n.as_f64().unwrap_or(f64::NAN)),
         Y::String(s) => Value::String(s),
         Y::Sequence(items) => Value::List(items.into_iter().map(from_yaml).collect()),
-        Y::Mapping(m) => Value::Map(
-            m.into_iter()
-                .map(|(k, v)| (yaml_key(k), from_yaml(v)))
-                .collect::<BTreeMap<_, _>>(),
-        ),
+        Y::Mapping(m) => {
+            Value::Map(m.into_iter().map(|(k, v)| (yaml_key(k), from_yaml(v))).collect::<BTreeMap<_, _>>())
+        }
         Y::Tagged(t) => from_yaml(t.value),
     }
 }
@@ -274,9 +247,7 @@ fn yaml_key(k: serde_yaml::Value) -> String {
     match from_yaml(k) {
         Value::String(s) => s,
         Value::Null => "null".into(),
-        other => other
-            .to_interp_string()
-            .unwrap_or_else(|| other.to_string()),
+        other => other.to_interp_string().unwrap_or_else(|| other.to_string()),
     }
 }
 
@@ -285,27 +256,16 @@ fn yaml_key(k: serde_yaml::Value) -> String {
 
 /// `csvdecode(str)`: the first line names the columns; every row becomes a map of strings.
 fn csvdecode(a: Args) -> Result<Value, FunctionError> {
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .flexible(false)
-        .from_reader(a.str(0).as_bytes());
-    let headers: Vec<String> = reader
-        .headers()
-        .map_err(|e| FunctionError::at(0, csv_error(e)))?
-        .iter()
-        .map(str::to_string)
-        .collect();
+    let mut reader = csv::ReaderBuilder::new().has_headers(true).flexible(false).from_reader(a.str(0).as_bytes());
+    let headers: Vec<String> =
+        reader.headers().map_err(|e| FunctionError::at(0, csv_error(e)))?.iter().map(str::to_string).collect();
     if headers.is_empty() {
         return Err(FunctionError::at(0, "missing header line"));
     }
     let mut rows = Vec::new();
     for record in reader.records() {
         let record = record.map_err(|e| FunctionError::at(0, csv_error(e)))?;
-        let row: BTreeMap<String, Value> = headers
-            .iter()
-            .cloned()
-            .zip(record.iter().map(Value::string))
-            .collect();
+        let row: BTreeMap<String, Value> = headers.iter().cloned().zip(record.iter().map(Value::string)).collect();
         rows.push(Value::Map(row));
     }
     Ok(Value::List(rows))
@@ -313,11 +273,7 @@ fn csvdecode(a: Args) -> Result<Value, FunctionError> {
 
 fn csv_error(e: csv::Error) -> String {
     match e.kind() {
-        csv::ErrorKind::UnequalLengths {
-            pos,
-            expected_len,
-            len,
-        } => {
+        csv::ErrorKind::UnequalLengths { pos, expected_len, len } => {
             let line = pos.as_ref().map(|p| p.line()).unwrap_or_default();
             format!("line {line} has {len} fields, but the header line has {expected_len}")
         }
@@ -333,12 +289,9 @@ fn base64encode(a: Args) -> Result<Value, FunctionError> {
 }
 
 fn base64decode(a: Args) -> Result<Value, FunctionError> {
-    let bytes = STANDARD.decode(a.str(0)).map_err(|_| {
-        FunctionError::at(
-            0,
-            format!("failed to decode base64 data {}", a.show(a.str(0))),
-        )
-    })?;
+    let bytes = STANDARD
+        .decode(a.str(0))
+        .map_err(|_| FunctionError::at(0, format!("failed to decode base64 data {}", a.show(a.str(0)))))?;
     String::from_utf8(bytes).map(Value::String).map_err(|_| {
         FunctionError::at(
             0,
@@ -353,9 +306,7 @@ fn urlencode(a: Args) -> Result<Value, FunctionError> {
     let mut out = String::new();
     for byte in a.str(0).bytes() {
         match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(byte as char)
-            }
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(byte as char),
             b' ' => out.push('+'),
             other => out.push_str(&format!("%{other:02X}")),
         }
@@ -415,12 +366,9 @@ fn textencodebase64(a: Args) -> Result<Value, FunctionError> {
 
 fn textdecodebase64(a: Args) -> Result<Value, FunctionError> {
     let encoding = text_encoding(a.str(1), &a)?;
-    let bytes = STANDARD.decode(a.str(0)).map_err(|_| {
-        FunctionError::at(
-            0,
-            format!("failed to decode base64 data {}", a.show(a.str(0))),
-        )
-    })?;
+    let bytes = STANDARD
+        .decode(a.str(0))
+        .map_err(|_| FunctionError::at(0, format!("failed to decode base64 data {}", a.show(a.str(0)))))?;
     let invalid = || FunctionError::at(0, "the decoded bytes are not valid in the given encoding");
     let s = match encoding {
         TextEncoding::Utf8 => String::from_utf8(bytes).map_err(|_| invalid())?,
@@ -461,16 +409,10 @@ mod tests {
             ("alpha", l(vec![n(1.5), n(-2.0), b(true), Value::Null])),
             ("mid", m(vec![("b", s("x")), ("a", s("y"))])),
         ]);
-        assert_eq!(
-            text(ok("jsonencode", vec![v])),
-            r#"{"alpha":[1.5,-2,true,null],"mid":{"a":"y","b":"x"},"zeta":1}"#
-        );
+        assert_eq!(text(ok("jsonencode", vec![v])), r#"{"alpha":[1.5,-2,true,null],"mid":{"a":"y","b":"x"},"zeta":1}"#);
         assert_eq!(text(ok("jsonencode", vec![s("hello")])), "\"hello\"");
         assert_eq!(text(ok("jsonencode", vec![Value::Null])), "null");
-        assert_eq!(
-            text(ok("jsonencode", vec![n(1e21)])),
-            "1000000000000000000000"
-        );
+        assert_eq!(text(ok("jsonencode", vec![n(1e21)])), "1000000000000000000000");
         assert_eq!(text(ok("jsonencode", vec![n(0.1)])), "0.1");
         assert_eq!(text(ok("jsonencode", vec![n(1e-7)])), "0.0000001");
         assert_eq!(text(ok("jsonencode", vec![n(-0.0)])), "0");
@@ -478,28 +420,16 @@ mod tests {
             text(ok("jsonencode", vec![s("<a href=\"x\">&</a>\n\u{2028}")])),
             r#""\u003ca href=\"x\"\u003e\u0026\u003c/a\u003e\n\u2028""#
         );
-        assert_eq!(
-            text(ok("jsonencode", vec![s("tab\tctl\u{1}")])),
-            r#""tab\tctl\u0001""#
-        );
-        assert_eq!(
-            text(ok("jsonencode", vec![Value::set(vec![s("b"), s("a")])])),
-            r#"["a","b"]"#
-        );
+        assert_eq!(text(ok("jsonencode", vec![s("tab\tctl\u{1}")])), r#""tab\tctl\u0001""#);
+        assert_eq!(text(ok("jsonencode", vec![Value::set(vec![s("b"), s("a")])])), r#"["a","b"]"#);
         assert_eq!(text(ok("jsonencode", vec![m(vec![])])), "{}");
     }
 
     #[test]
     fn jsondecode_round_trips() {
         assert_eq!(
-            ok(
-                "jsondecode",
-                vec![s(r#"{"hello": "world", "n": [1, 2.5, null, true]}"#)]
-            ),
-            m(vec![
-                ("hello", s("world")),
-                ("n", l(vec![n(1.0), n(2.5), Value::Null, b(true)]))
-            ])
+            ok("jsondecode", vec![s(r#"{"hello": "world", "n": [1, 2.5, null, true]}"#)]),
+            m(vec![("hello", s("world")), ("n", l(vec![n(1.0), n(2.5), Value::Null, b(true)]))])
         );
         assert_eq!(ok("jsondecode", vec![s("true")]), b(true));
         assert_eq!(ok("jsondecode", vec![s("null")]), Value::Null);
@@ -509,31 +439,16 @@ mod tests {
 
     #[test]
     fn yamlencode_shape() {
+        assert_eq!(text(ok("yamlencode", vec![m(vec![("a", s("b")), ("c", s("d"))])])), "\"a\": \"b\"\n\"c\": \"d\"\n");
         assert_eq!(
-            text(ok(
-                "yamlencode",
-                vec![m(vec![("a", s("b")), ("c", s("d"))])]
-            )),
-            "\"a\": \"b\"\n\"c\": \"d\"\n"
-        );
-        assert_eq!(
-            text(ok(
-                "yamlencode",
-                vec![m(vec![
-                    ("foo", l(vec![n(1.0), n(2.0), n(3.0)])),
-                    ("bar", s("baz"))
-                ])]
-            )),
+            text(ok("yamlencode", vec![m(vec![("foo", l(vec![n(1.0), n(2.0), n(3.0)])), ("bar", s("baz"))])])),
             "\"bar\": \"baz\"\n\"foo\":\n- 1\n- 2\n- 3\n"
         );
         assert_eq!(
             text(ok(
                 "yamlencode",
                 vec![m(vec![
-                    (
-                        "foo",
-                        l(vec![n(1.0), m(vec![("a", s("b")), ("c", s("d"))]), n(3.0)])
-                    ),
+                    ("foo", l(vec![n(1.0), m(vec![("a", s("b")), ("c", s("d"))]), n(3.0)])),
                     ("bar", s("baz")),
                 ])]
             )),
@@ -551,10 +466,7 @@ mod tests {
             )),
             "\"list\":\n- - \"a\"\n  - \"b\"\n- []\n\"nothing\": null\n\"outer\":\n  \"empty\": {}\n  \"inner\":\n    \"x\": true\n\"pi\": 3.25\n"
         );
-        assert_eq!(
-            text(ok("yamlencode", vec![s("multi\nline \"q\"")])),
-            "\"multi\\nline \\\"q\\\"\"\n"
-        );
+        assert_eq!(text(ok("yamlencode", vec![s("multi\nline \"q\"")])), "\"multi\\nline \\\"q\\\"\"\n");
         assert_eq!(text(ok("yamlencode", vec![sl(&[])])), "[]\n");
         assert_eq!(text(ok("yamlencode", vec![n(42.0)])), "42\n");
     }
@@ -573,23 +485,11 @@ mod tests {
         );
         assert_eq!(ok("yamldecode", vec![s("")]), Value::Null);
         assert_eq!(ok("yamldecode", vec![s("hello")]), s("hello"));
-        let merged = ok(
-            "yamldecode",
-            vec![s("base: &b {x: 1}\nderived:\n  <<: *b\n  y: 2\n")],
-        );
-        assert_eq!(
-            merged.get("derived"),
-            Some(&m(vec![("x", n(1.0)), ("y", n(2.0))]))
-        );
+        let merged = ok("yamldecode", vec![s("base: &b {x: 1}\nderived:\n  <<: *b\n  y: 2\n")]);
+        assert_eq!(merged.get("derived"), Some(&m(vec![("x", n(1.0)), ("y", n(2.0))])));
         assert!(err("yamldecode", vec![s("a: [")]).starts_with("yamldecode: invalid YAML"));
-        let round = ok(
-            "yamlencode",
-            vec![m(vec![("k", sl(&["v", "w"])), ("n", n(1.5))])],
-        );
-        assert_eq!(
-            ok("yamldecode", vec![round]),
-            m(vec![("k", sl(&["v", "w"])), ("n", n(1.5))])
-        );
+        let round = ok("yamlencode", vec![m(vec![("k", sl(&["v", "w"])), ("n", n(1.5))])]);
+        assert_eq!(ok("yamldecode", vec![round]), m(vec![("k", sl(&["v", "w"])), ("n", n(1.5))]));
     }
 
     #[test]
@@ -602,20 +502,11 @@ mod tests {
             ])
         );
         assert_eq!(
-            ok(
-                "csvdecode",
-                vec![s("name,note\n\"Acme, Inc\",\"said \"\"hi\"\"\"")]
-            ),
-            l(vec![m(vec![
-                ("name", s("Acme, Inc")),
-                ("note", s("said \"hi\""))
-            ])])
+            ok("csvdecode", vec![s("name,note\n\"Acme, Inc\",\"said \"\"hi\"\"\"")]),
+            l(vec![m(vec![("name", s("Acme, Inc")), ("note", s("said \"hi\""))])])
         );
         assert_eq!(ok("csvdecode", vec![s("a,b\n")]), l(vec![]));
-        assert_eq!(
-            err("csvdecode", vec![s("")]),
-            "csvdecode: missing header line"
-        );
+        assert_eq!(err("csvdecode", vec![s("")]), "csvdecode: missing header line");
         assert_eq!(
             err("csvdecode", vec![s("a,b\n1,2\n3\n")]),
             "csvdecode: line 3 has 1 fields, but the header line has 2"
@@ -624,23 +515,11 @@ mod tests {
 
     #[test]
     fn base64_and_url() {
-        assert_eq!(
-            ok("base64encode", vec![s("Hello World")]),
-            s("SGVsbG8gV29ybGQ=")
-        );
-        assert_eq!(
-            ok("base64decode", vec![s("SGVsbG8gV29ybGQ=")]),
-            s("Hello World")
-        );
-        assert_eq!(
-            err("base64decode", vec![s("!!")]),
-            "base64decode: failed to decode base64 data \"!!\""
-        );
+        assert_eq!(ok("base64encode", vec![s("Hello World")]), s("SGVsbG8gV29ybGQ="));
+        assert_eq!(ok("base64decode", vec![s("SGVsbG8gV29ybGQ=")]), s("Hello World"));
+        assert_eq!(err("base64decode", vec![s("!!")]), "base64decode: failed to decode base64 data \"!!\"");
         assert!(err("base64decode", vec![s("/w==")]).contains("not valid UTF-8"));
-        assert_eq!(
-            ok("urlencode", vec![s("Hello World!")]),
-            s("Hello+World%21")
-        );
+        assert_eq!(ok("urlencode", vec![s("Hello World!")]), s("Hello+World%21"));
         assert_eq!(ok("urlencode", vec![s("☃")]), s("%E2%98%83"));
         assert_eq!(
             ok("urlencode", vec![s("foo:bar@localhost?foo=bar&bar=baz")]),
@@ -656,19 +535,11 @@ mod tests {
             s("SABlAGwAbABvACAAVwBvAHIAbABkAA==")
         );
         assert_eq!(
-            ok(
-                "textdecodebase64",
-                vec![s("SABlAGwAbABvACAAVwBvAHIAbABkAA=="), s("UTF-16LE")]
-            ),
+            ok("textdecodebase64", vec![s("SABlAGwAbABvACAAVwBvAHIAbABkAA=="), s("UTF-16LE")]),
             s("Hello World")
         );
-        assert_eq!(
-            ok("textencodebase64", vec![s("é"), s("ISO-8859-1")]),
-            s("6Q==")
-        );
+        assert_eq!(ok("textencodebase64", vec![s("é"), s("ISO-8859-1")]), s("6Q=="));
         assert_eq!(ok("textdecodebase64", vec![s("6Q=="), s("latin1")]), s("é"));
-        assert!(
-            err("textencodebase64", vec![s("x"), s("EBCDIC")]).contains("not a supported encoding")
-        );
+        assert!(err("textencodebase64", vec![s("x"), s("EBCDIC")]).contains("not a supported encoding"));
     }
 }

@@ -38,9 +38,7 @@ pub(super) const FUNCTIONS: &[FuncDef] = &[
 ];
 
 fn home_dir() -> Option<PathBuf> {
-    std::env::var_os("HOME")
-        .or_else(|| std::env::var_os("USERPROFILE"))
-        .map(PathBuf::from)
+    std::env::var_os("HOME").or_else(|| std::env::var_os("USERPROFILE")).map(PathBuf::from)
 }
 
 /// Expands a leading `~` or `~/`; `~user` forms are refused, as Terraform does.
@@ -49,20 +47,13 @@ fn expand_home(path: &str, a: &Args) -> Result<String, FunctionError> {
         if path.starts_with('~') {
             return Err(FunctionError::at(
                 0,
-                format!(
-                    "cannot expand user-specific home directory in {}",
-                    a.show(path)
-                ),
+                format!("cannot expand user-specific home directory in {}", a.show(path)),
             ));
         }
         return Ok(path.to_string());
     }
-    let home = home_dir().ok_or_else(|| {
-        FunctionError::at(
-            0,
-            "cannot expand ~: the home directory is not known (HOME is unset)",
-        )
-    })?;
+    let home = home_dir()
+        .ok_or_else(|| FunctionError::at(0, "cannot expand ~: the home directory is not known (HOME is unset)"))?;
     let home = home.to_string_lossy().trim_end_matches('/').to_string();
     Ok(format!("{home}{}", &path[1..]))
 }
@@ -71,21 +62,14 @@ fn expand_home(path: &str, a: &Args) -> Result<String, FunctionError> {
 fn resolve(a: &Args) -> Result<PathBuf, FunctionError> {
     let expanded = expand_home(a.str(0), a)?;
     let path = Path::new(&expanded);
-    Ok(if path.is_absolute() {
-        path.to_path_buf()
-    } else {
-        a.ctx.base_dir.join(path)
-    })
+    Ok(if path.is_absolute() { path.to_path_buf() } else { a.ctx.base_dir.join(path) })
 }
 
 fn read(a: &Args) -> Result<Vec<u8>, FunctionError> {
     let path = resolve(a)?;
     let shown = a.show(&path.to_string_lossy());
     if path.is_dir() {
-        return Err(FunctionError::at(
-            0,
-            format!("{shown} is a directory, not a file"),
-        ));
+        return Err(FunctionError::at(0, format!("{shown} is a directory, not a file")));
     }
     std::fs::read(&path).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => FunctionError::at(
@@ -108,11 +92,7 @@ fn file(a: Args) -> Result<Value, FunctionError> {
             format!(
                 "contents of {} are not valid UTF-8; use filebase64 to read the file as \
                  base64, or a hash function such as filesha256",
-                a.show(
-                    &resolve(&a)
-                        .map(|p| p.to_string_lossy().into_owned())
-                        .unwrap_or_default()
-                )
+                a.show(&resolve(&a).map(|p| p.to_string_lossy().into_owned()).unwrap_or_default())
             ),
         )
     })
@@ -156,18 +136,11 @@ fn fileexists(a: Args) -> Result<Value, FunctionError> {
     let path = resolve(&a)?;
     match std::fs::metadata(&path) {
         Ok(meta) if meta.is_file() => Ok(Value::Bool(true)),
-        Ok(_) => Err(FunctionError::at(
-            0,
-            format!(
-                "{} exists but is not a regular file",
-                a.show(&path.to_string_lossy())
-            ),
-        )),
+        Ok(_) => {
+            Err(FunctionError::at(0, format!("{} exists but is not a regular file", a.show(&path.to_string_lossy()))))
+        }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Value::Bool(false)),
-        Err(e) => Err(FunctionError::at(
-            0,
-            format!("cannot stat {}: {e}", a.show(&path.to_string_lossy())),
-        )),
+        Err(e) => Err(FunctionError::at(0, format!("cannot stat {}: {e}", a.show(&path.to_string_lossy())))),
     }
 }
 
@@ -256,50 +229,21 @@ mod tests {
         std::fs::write(dir.path().join("bin.dat"), [0xff, 0x00, 0x10]).unwrap();
         std::fs::create_dir(dir.path().join("sub")).unwrap();
         let d = dir.path();
-        assert_eq!(
-            in_dir(d, "file", vec![s("hello.txt")]).unwrap(),
-            s("Hello World")
-        );
-        assert_eq!(
-            in_dir(d, "file", vec![s("./sub/../hello.txt")]).unwrap(),
-            s("Hello World")
-        );
+        assert_eq!(in_dir(d, "file", vec![s("hello.txt")]).unwrap(), s("Hello World"));
+        assert_eq!(in_dir(d, "file", vec![s("./sub/../hello.txt")]).unwrap(), s("Hello World"));
         let abs = d.join("hello.txt").to_string_lossy().into_owned();
-        assert_eq!(
-            in_dir(Path::new("/elsewhere"), "file", vec![s(&abs)]).unwrap(),
-            s("Hello World")
-        );
-        assert_eq!(
-            in_dir(d, "filebase64", vec![s("bin.dat")]).unwrap(),
-            s("/wAQ")
-        );
-        assert_eq!(
-            in_dir(d, "filebase64", vec![s("hello.txt")]).unwrap(),
-            s("SGVsbG8gV29ybGQ=")
-        );
+        assert_eq!(in_dir(Path::new("/elsewhere"), "file", vec![s(&abs)]).unwrap(), s("Hello World"));
+        assert_eq!(in_dir(d, "filebase64", vec![s("bin.dat")]).unwrap(), s("/wAQ"));
+        assert_eq!(in_dir(d, "filebase64", vec![s("hello.txt")]).unwrap(), s("SGVsbG8gV29ybGQ="));
         assert_eq!(
             in_dir(d, "filesha256", vec![s("hello.txt")]).unwrap(),
             s("a591a6d40bf420404a011733cfb7b190d62c65bf0bcda32b57b277d9ad9f146e")
         );
-        assert_eq!(
-            in_dir(d, "filemd5", vec![s("hello.txt")]).unwrap(),
-            s("b10a8db164e0754105b7a99be72e3fe5")
-        );
-        assert_eq!(
-            in_dir(d, "fileexists", vec![s("hello.txt")]).unwrap(),
-            b(true)
-        );
-        assert_eq!(
-            in_dir(d, "fileexists", vec![s("nope.txt")]).unwrap(),
-            b(false)
-        );
+        assert_eq!(in_dir(d, "filemd5", vec![s("hello.txt")]).unwrap(), s("b10a8db164e0754105b7a99be72e3fe5"));
+        assert_eq!(in_dir(d, "fileexists", vec![s("hello.txt")]).unwrap(), b(true));
+        assert_eq!(in_dir(d, "fileexists", vec![s("nope.txt")]).unwrap(), b(false));
         let e = in_dir(d, "fileexists", vec![s("sub")]).unwrap_err();
-        assert!(
-            e.message
-                .ends_with("sub\" exists but is not a regular file"),
-            "{}",
-            e.message
-        );
+        assert!(e.message.ends_with("sub\" exists but is not a regular file"), "{}", e.message);
     }
 
     #[test]
@@ -309,25 +253,12 @@ mod tests {
         std::fs::write(d.join("bin.dat"), [0xff, 0xfe]).unwrap();
         let e = in_dir(d, "file", vec![s("missing.txt")]).unwrap_err();
         let resolved = d.join("missing.txt").to_string_lossy().into_owned();
-        assert!(
-            e.message
-                .starts_with(&format!("file: no file exists at {resolved:?};")),
-            "{}",
-            e.message
-        );
+        assert!(e.message.starts_with(&format!("file: no file exists at {resolved:?};")), "{}", e.message);
         assert_eq!(e.arg, Some(0));
         let e = in_dir(d, "file", vec![s("bin.dat")]).unwrap_err();
-        assert!(
-            e.message.contains("are not valid UTF-8; use filebase64"),
-            "{}",
-            e.message
-        );
+        assert!(e.message.contains("are not valid UTF-8; use filebase64"), "{}", e.message);
         let e = in_dir(d, "file", vec![s(".")]).unwrap_err();
-        assert!(
-            e.message.ends_with("is a directory, not a file"),
-            "{}",
-            e.message
-        );
+        assert!(e.message.ends_with("is a directory, not a file"), "{}", e.message);
         let e = in_dir(d, "file", vec![s("secret-name.txt").mark_sensitive()]).unwrap_err();
         assert!(!e.message.contains("secret-name"), "{}", e.message);
     }
@@ -350,14 +281,8 @@ mod tests {
         assert_eq!(ok("dirname", vec![s("")]), s("."));
         assert_eq!(ok("abspath", vec![s("/a/./b/../c")]), s("/a/c"));
         let ctx_dir = Path::new("/work/stack");
-        assert_eq!(
-            in_dir(ctx_dir, "abspath", vec![s("modules/x")]).unwrap(),
-            s("/work/stack/modules/x")
-        );
-        assert_eq!(
-            in_dir(ctx_dir, "abspath", vec![s("../y")]).unwrap(),
-            s("/work/y")
-        );
+        assert_eq!(in_dir(ctx_dir, "abspath", vec![s("modules/x")]).unwrap(), s("/work/stack/modules/x"));
+        assert_eq!(in_dir(ctx_dir, "abspath", vec![s("../y")]).unwrap(), s("/work/y"));
         assert_eq!(clean("a//b/./../c/"), "a/c");
         assert_eq!(clean("../../x"), "../../x");
         assert_eq!(clean("/../x"), "/x");
@@ -371,17 +296,10 @@ mod tests {
             return;
         }
         let home = home.trim_end_matches('/').to_string();
-        assert_eq!(
-            ok("pathexpand", vec![s("~/.ssh/id_rsa")]),
-            s(&format!("{home}/.ssh/id_rsa"))
-        );
+        assert_eq!(ok("pathexpand", vec![s("~/.ssh/id_rsa")]), s(&format!("{home}/.ssh/id_rsa")));
         assert_eq!(ok("pathexpand", vec![s("~")]), s(&home));
-        assert_eq!(
-            ok("pathexpand", vec![s("/etc/resolv.conf")]),
-            s("/etc/resolv.conf")
-        );
+        assert_eq!(ok("pathexpand", vec![s("/etc/resolv.conf")]), s("/etc/resolv.conf"));
         assert_eq!(ok("pathexpand", vec![s("rel/~/x")]), s("rel/~/x"));
-        assert!(err("pathexpand", vec![s("~bob/x")])
-            .contains("cannot expand user-specific home directory"));
+        assert!(err("pathexpand", vec![s("~bob/x")]).contains("cannot expand user-specific home directory"));
     }
 }

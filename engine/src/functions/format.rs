@@ -15,14 +15,11 @@ use crate::value::{format_number, Value};
 
 pub(super) const FUNCTIONS: &[FuncDef] = &[
     def("format", &[p("spec", Kind::String)], format).variadic(p("values", Kind::Any).nullable()),
-    def("formatlist", &[p("spec", Kind::String)], formatlist)
-        .variadic(p("values", Kind::Any).nullable().raw()),
+    def("formatlist", &[p("spec", Kind::String)], formatlist).variadic(p("values", Kind::Any).nullable().raw()),
 ];
 
 fn format(a: Args) -> Result<Value, FunctionError> {
-    format_values(a.str(0), &a.vals[1..], a.sensitive)
-        .map(Value::String)
-        .map_err(|e| hide_if_sensitive(e, &a))
+    format_values(a.str(0), &a.vals[1..], a.sensitive).map(Value::String).map_err(|e| hide_if_sensitive(e, &a))
 }
 
 /// Format errors quote pieces of the spec; with a sensitive argument, say less.
@@ -83,10 +80,7 @@ fn formatlist(a: Args) -> Result<Value, FunctionError> {
             continue;
         }
         let s = format_values(spec, &row, a.sensitive).map_err(|e| {
-            let e = FunctionError {
-                message: format!("error on format iteration {round}: {}", e.message),
-                arg: e.arg,
-            };
+            let e = FunctionError { message: format!("error on format iteration {round}: {}", e.message), arg: e.arg };
             hide_if_sensitive(e, &a)
         })?;
         out.push(Value::String(s));
@@ -111,11 +105,7 @@ struct Verb {
 
 /// Formats `args` by `spec`. Errors carry the index of the call argument they concern
 /// (the spec is argument 0).
-pub(super) fn format_values(
-    spec: &str,
-    args: &[Value],
-    sensitive: bool,
-) -> Result<String, FunctionError> {
+pub(super) fn format_values(spec: &str, args: &[Value], sensitive: bool) -> Result<String, FunctionError> {
     let mut out = String::with_capacity(spec.len());
     let mut chars = spec.char_indices().peekable();
     let mut next_arg = 1;
@@ -132,11 +122,7 @@ pub(super) fn format_values(
             out.push('%');
             continue;
         }
-        let mut verb = Verb {
-            offset: start,
-            arg: next_arg,
-            ..Verb::default()
-        };
+        let mut verb = Verb { offset: start, arg: next_arg, ..Verb::default() };
         // flags
         while let Some(&(_, f)) = chars.peek() {
             match f {
@@ -155,16 +141,8 @@ pub(super) fn format_values(
             let n = read_number(&mut chars, start, false)?;
             match chars.next() {
                 Some((_, ']')) if n > 0 => verb.arg = n,
-                Some((at, ch)) => {
-                    return Err(syntax(format!(
-                        "unrecognized format character '{ch}' at offset {at}"
-                    )))
-                }
-                None => {
-                    return Err(syntax(format!(
-                        "invalid format string starting at offset {start}"
-                    )))
-                }
+                Some((at, ch)) => return Err(syntax(format!("unrecognized format character '{ch}' at offset {at}"))),
+                None => return Err(syntax(format!("invalid format string starting at offset {start}"))),
             }
         }
         // width
@@ -185,16 +163,8 @@ pub(super) fn format_values(
                 verb.mode = m;
                 verb.raw = spec[start..at + 1].to_string();
             }
-            Some((at, ch)) => {
-                return Err(syntax(format!(
-                    "unrecognized format character '{ch}' at offset {at}"
-                )))
-            }
-            None => {
-                return Err(syntax(format!(
-                    "invalid format string starting at offset {start}"
-                )))
-            }
+            Some((at, ch)) => return Err(syntax(format!("unrecognized format character '{ch}' at offset {at}"))),
+            None => return Err(syntax(format!("invalid format string starting at offset {start}"))),
         }
         verbs += 1;
         max_used = max_used.max(verb.arg);
@@ -222,39 +192,23 @@ fn read_number(
     while let Some(&(at, d)) = chars.peek() {
         let Some(digit) = d.to_digit(10) else { break };
         if !any && digit == 0 && !leading_zero {
-            return Err(FunctionError::at(
-                0,
-                format!("unrecognized format character '0' at offset {at}"),
-            ));
+            return Err(FunctionError::at(0, format!("unrecognized format character '0' at offset {at}")));
         }
         any = true;
         n = n
             .checked_mul(10)
             .and_then(|n| n.checked_add(digit as usize))
-            .ok_or_else(|| {
-                FunctionError::at(
-                    0,
-                    format!("number too large in format verb at offset {start}"),
-                )
-            })?;
+            .ok_or_else(|| FunctionError::at(0, format!("number too large in format verb at offset {start}")))?;
         chars.next();
     }
     // Widths and precisions beyond this are typos, and would allocate without bound.
     if n > 1 << 16 {
-        return Err(FunctionError::at(
-            0,
-            format!("number too large in format verb at offset {start}"),
-        ));
+        return Err(FunctionError::at(0, format!("number too large in format verb at offset {start}")));
     }
     Ok(n)
 }
 
-fn append_verb(
-    out: &mut String,
-    verb: &Verb,
-    args: &[Value],
-    sensitive: bool,
-) -> Result<(), FunctionError> {
+fn append_verb(out: &mut String, verb: &Verb, args: &[Value], sensitive: bool) -> Result<(), FunctionError> {
     let Some(arg) = args.get(verb.arg - 1) else {
         return Err(FunctionError::at(
             0,
@@ -268,13 +222,7 @@ fn append_verb(
         ));
     };
     let unsupported = |detail: &str| {
-        FunctionError::at(
-            verb.arg,
-            format!(
-                "unsupported value for {:?} at {}: {detail}",
-                verb.raw, verb.offset
-            ),
-        )
+        FunctionError::at(verb.arg, format!("unsupported value for {:?} at {}: {detail}", verb.raw, verb.offset))
     };
     if verb.mode != 'v' && arg.is_null() {
         return Err(unsupported("null value cannot be formatted"));
@@ -295,9 +243,7 @@ fn append_verb(
         'b' | 'd' | 'o' | 'x' | 'X' | 'e' | 'E' | 'f' | 'g' | 'G' => {
             let n = match Type::Number.convert(arg.clone()) {
                 Ok(Value::Number(n)) => n,
-                _ if matches!(arg, Value::String(_)) && !sensitive => {
-                    return Err(unsupported("a number is required"))
-                }
+                _ if matches!(arg, Value::String(_)) && !sensitive => return Err(unsupported("a number is required")),
                 _ => return Err(unsupported("number required")),
             };
             if matches!(verb.mode, 'b' | 'd' | 'o' | 'x' | 'X') {
@@ -327,10 +273,7 @@ fn append_verb(
         other => {
             return Err(FunctionError::at(
                 0,
-                format!(
-                    "unsupported format verb '{other}' in {:?} at offset {}",
-                    verb.raw, verb.offset
-                ),
+                format!("unsupported format verb '{other}' in {:?} at offset {}", verb.raw, verb.offset),
             ))
         }
     }
@@ -407,12 +350,7 @@ fn format_integer(verb: &Verb, n: f64) -> String {
             left = d;
         }
     }
-    format!(
-        "{}{sign}{prefix}{}{digits}{}",
-        " ".repeat(left),
-        "0".repeat(zeros),
-        " ".repeat(right)
-    )
+    format!("{}{sign}{prefix}{}{digits}{}", " ".repeat(left), "0".repeat(zeros), " ".repeat(right))
 }
 
 fn pad_spaces(verb: &Verb, s: String) -> String {
@@ -435,10 +373,7 @@ fn format_float(verb: &Verb, n: f64) -> String {
     } else {
         ""
     };
-    let padding = verb
-        .width
-        .map(|w| w.saturating_sub(sign.len() + text.len()))
-        .unwrap_or(0);
+    let padding = verb.width.map(|w| w.saturating_sub(sign.len() + text.len())).unwrap_or(0);
     if verb.zero && n.is_finite() {
         format!("{sign}{}{text}", "0".repeat(padding))
     } else if verb.minus {
@@ -519,11 +454,7 @@ pub(super) fn float_text(x: f64, mode: char, prec: Option<usize>) -> String {
         return "NaN".into();
     }
     if x.is_infinite() {
-        return if x > 0.0 {
-            "+Inf".into()
-        } else {
-            "-Inf".into()
-        };
+        return if x > 0.0 { "+Inf".into() } else { "-Inf".into() };
     }
     if x < 0.0 {
         return format!("-{}", float_text(-x, mode, prec));
@@ -621,11 +552,7 @@ mod tests {
         assert_eq!(f("%q", vec![b(false)]), "\"false\"");
         assert_eq!(f("%s", vec![n(12.5)]), "12.5");
         assert_eq!(f("%q", vec![s("Hello\nWorld")]), "\"Hello\\nWorld\"");
-        assert_eq!(
-            f("%q", vec![s("<b>")]),
-            "\"\\u003cb\\u003e\"",
-            "JSON escaping like Go"
-        );
+        assert_eq!(f("%q", vec![s("<b>")]), "\"\\u003cb\\u003e\"", "JSON escaping like Go");
         assert_eq!(f("%10s|", vec![s("hello")]), "     hello|");
         assert_eq!(f("%-10s|", vec![s("hello")]), "hello     |");
         assert_eq!(f("%4s", vec![s("💃🏿")]), "   💃🏿");
@@ -662,11 +589,7 @@ mod tests {
         assert_eq!(f("%f", vec![n(10.0)]), "10.000000");
         assert_eq!(f("%.2f", vec![n(1.23456)]), "1.23");
         assert_eq!(f("%.2f", vec![n(2.0)]), "2.00");
-        assert_eq!(
-            f("%.0f", vec![n(2.5)]),
-            "2",
-            "round half to even on exact ties, like Go"
-        );
+        assert_eq!(f("%.0f", vec![n(2.5)]), "2", "round half to even on exact ties, like Go");
         assert_eq!(f("%.1f", vec![s("1.06")]), "1.1");
         assert_eq!(f("%+f", vec![n(10.0)]), "+10.000000");
         assert_eq!(f("% f", vec![n(10.0)]), " 10.000000");
@@ -694,63 +617,32 @@ mod tests {
         assert_eq!(f("%t", vec![b(true)]), "true");
         assert_eq!(f("%t", vec![s("false")]), "false");
         assert_eq!(f("%[2]s %[1]s", vec![s("a"), s("b")]), "b a");
-        assert_eq!(
-            f("%[2]d %d", vec![n(1.0), n(2.0), n(3.0)]),
-            "2 3",
-            "continues after [n]"
-        );
+        assert_eq!(f("%[2]d %d", vec![n(1.0), n(2.0), n(3.0)]), "2 3", "continues after [n]");
     }
 
     #[test]
     fn errors() {
-        assert_eq!(
-            ferr("%s", vec![]),
-            "format: not enough arguments for \"%s\" at 0: need index 1 but have 0 total"
-        );
+        assert_eq!(ferr("%s", vec![]), "format: not enough arguments for \"%s\" at 0: need index 1 but have 0 total");
         assert_eq!(
             ferr("%v %v %v", vec![b(true), b(true)]),
             "format: not enough arguments for \"%v\" at 6: need index 3 but have 2 total"
         );
-        assert_eq!(
-            ferr("%[0]s", vec![b(true)]),
-            "format: unrecognized format character '0' at offset 2"
-        );
-        assert_eq!(
-            ferr("%z", vec![n(1.0)]),
-            "format: unsupported format verb 'z' in \"%z\" at offset 0"
-        );
-        assert_eq!(
-            ferr("%☠", vec![n(1.0)]),
-            "format: unrecognized format character '☠' at offset 1"
-        );
-        assert_eq!(
-            ferr("abc %", vec![]),
-            "format: invalid format string starting at offset 4"
-        );
-        assert_eq!(
-            ferr("no verbs", vec![n(1.0)]),
-            "format: too many arguments; no verbs in format string"
-        );
+        assert_eq!(ferr("%[0]s", vec![b(true)]), "format: unrecognized format character '0' at offset 2");
+        assert_eq!(ferr("%z", vec![n(1.0)]), "format: unsupported format verb 'z' in \"%z\" at offset 0");
+        assert_eq!(ferr("%☠", vec![n(1.0)]), "format: unrecognized format character '☠' at offset 1");
+        assert_eq!(ferr("abc %", vec![]), "format: invalid format string starting at offset 4");
+        assert_eq!(ferr("no verbs", vec![n(1.0)]), "format: too many arguments; no verbs in format string");
         assert_eq!(
             ferr("only one %d", vec![n(1.0), n(2.0)]),
             "format: too many arguments; only 1 used by format string"
         );
-        assert_eq!(
-            ferr("%d", vec![b(true)]),
-            "format: unsupported value for \"%d\" at 0: number required"
-        );
-        assert_eq!(
-            ferr("%d", vec![n(1.5)]),
-            "format: unsupported value for \"%d\" at 0: an integer is required"
-        );
+        assert_eq!(ferr("%d", vec![b(true)]), "format: unsupported value for \"%d\" at 0: number required");
+        assert_eq!(ferr("%d", vec![n(1.5)]), "format: unsupported value for \"%d\" at 0: an integer is required");
         assert_eq!(
             ferr("%s", vec![Value::Null]),
             "format: unsupported value for \"%s\" at 0: null value cannot be formatted"
         );
-        assert_eq!(
-            ferr("%s", vec![m(vec![])]),
-            "format: unsupported value for \"%s\" at 0: string required"
-        );
+        assert_eq!(ferr("%s", vec![m(vec![])]), "format: unsupported value for \"%s\" at 0: string required");
         let e = try_call("format", vec![s("%s %d"), s("a"), s("x")]).unwrap_err();
         assert_eq!(e.arg, Some(2), "points at the offending value");
     }
@@ -763,10 +655,7 @@ mod tests {
             "format: invalid format string or value (details hidden because an argument is \
              sensitive)"
         );
-        assert_eq!(
-            ok("format", vec![s("pw=%s"), s("x").mark_sensitive()]),
-            s("pw=x").mark_sensitive()
-        );
+        assert_eq!(ok("format", vec![s("pw=%s"), s("x").mark_sensitive()]), s("pw=x").mark_sensitive());
     }
 
     #[test]
@@ -778,25 +667,11 @@ mod tests {
     #[test]
     fn formatlist_iterates_lists_in_step() {
         assert_eq!(
-            ok(
-                "formatlist",
-                vec![
-                    s("Hello, %s!"),
-                    sl(&["Valentina", "Ander", "Olivia", "Sam"])
-                ]
-            ),
-            sl(&[
-                "Hello, Valentina!",
-                "Hello, Ander!",
-                "Hello, Olivia!",
-                "Hello, Sam!"
-            ])
+            ok("formatlist", vec![s("Hello, %s!"), sl(&["Valentina", "Ander", "Olivia", "Sam"])]),
+            sl(&["Hello, Valentina!", "Hello, Ander!", "Hello, Olivia!", "Hello, Sam!"])
         );
         assert_eq!(
-            ok(
-                "formatlist",
-                vec![s("%s, %s!"), s("Salutations"), sl(&["Valentina", "Ander"])]
-            ),
+            ok("formatlist", vec![s("%s, %s!"), s("Salutations"), sl(&["Valentina", "Ander"])]),
             sl(&["Salutations, Valentina!", "Salutations, Ander!"])
         );
         assert_eq!(ok("formatlist", vec![s("hello")]), sl(&["hello"]));
@@ -805,14 +680,8 @@ mod tests {
             err("formatlist", vec![s("%s %s"), sl(&["a", "b"]), sl(&["c"])]),
             "formatlist: argument 3 has length 1, which is inconsistent with argument 2 of length 2"
         );
-        assert_eq!(
-            ok("formatlist", vec![s("%s"), l(vec![s("a"), Value::Unknown])]),
-            l(vec![s("a"), Value::Unknown])
-        );
-        assert_eq!(
-            ok("formatlist", vec![s("%s"), Value::Unknown]),
-            Value::Unknown
-        );
+        assert_eq!(ok("formatlist", vec![s("%s"), l(vec![s("a"), Value::Unknown])]), l(vec![s("a"), Value::Unknown]));
+        assert_eq!(ok("formatlist", vec![s("%s"), Value::Unknown]), Value::Unknown);
         assert_eq!(
             err("formatlist", vec![s("%d"), sl(&["x"])]),
             "formatlist: error on format iteration 0: unsupported value for \"%d\" at 0: a number is required"

@@ -58,18 +58,12 @@ pub struct FunctionError {
 impl FunctionError {
     /// An error about the call as a whole.
     pub(crate) fn new(message: impl Into<String>) -> FunctionError {
-        FunctionError {
-            message: message.into(),
-            arg: None,
-        }
+        FunctionError { message: message.into(), arg: None }
     }
 
     /// An error about argument `index` (zero-based).
     pub(crate) fn at(index: usize, message: impl Into<String>) -> FunctionError {
-        FunctionError {
-            message: message.into(),
-            arg: Some(index),
-        }
+        FunctionError { message: message.into(), arg: Some(index) }
     }
 }
 
@@ -103,18 +97,14 @@ pub fn names() -> impl Iterator<Item = &'static str> {
 /// optional parameter and `x...` a repeated one.
 pub fn signature(name: &str) -> Option<&'static str> {
     static SIGS: OnceLock<HashMap<&'static str, String>> = OnceLock::new();
-    SIGS.get_or_init(|| all_defs().map(|d| (d.name, d.render_signature())).collect())
-        .get(name)
-        .map(String::as_str)
+    SIGS.get_or_init(|| all_defs().map(|d| (d.name, d.render_signature())).collect()).get(name).map(String::as_str)
 }
 
 /// Calls function `name` with already evaluated arguments.
 pub fn call(name: &str, args: Vec<Value>, ctx: &FuncContext) -> Result<Value, FunctionError> {
     match registry().get(name) {
         Some(def) => def.invoke(args, ctx),
-        None => Err(FunctionError::new(format!(
-            "there is no function named \"{name}\""
-        ))),
+        None => Err(FunctionError::new(format!("there is no function named \"{name}\""))),
     }
 }
 
@@ -200,13 +190,7 @@ pub(crate) struct Param {
 
 /// A required parameter that rejects null and needs a wholly known value.
 pub(crate) const fn p(name: &'static str, kind: Kind) -> Param {
-    Param {
-        name,
-        kind,
-        nullable: false,
-        optional: false,
-        known: Known::Deep,
-    }
+    Param { name, kind, nullable: false, optional: false, known: Known::Deep }
 }
 
 impl Param {
@@ -271,28 +255,18 @@ impl Args<'_, '_> {
         if n.fract() != 0.0 || !n.is_finite() {
             return Err(FunctionError::at(
                 i,
-                format!(
-                    "argument {} must be a whole number, got {}",
-                    i + 1,
-                    show_number(n, self)
-                ),
+                format!("argument {} must be a whole number, got {}", i + 1, show_number(n, self)),
             ));
         }
         if n.abs() >= 9.007_199_254_740_992e15 {
-            return Err(FunctionError::at(
-                i,
-                format!("argument {} is too large", i + 1),
-            ));
+            return Err(FunctionError::at(i, format!("argument {} is too large", i + 1)));
         }
         Ok(n as i64)
     }
 
     /// Argument `i` as the elements of a list, tuple or set.
     pub fn list(&self, i: usize) -> &[Value] {
-        self.vals
-            .get(i)
-            .and_then(Value::as_list)
-            .unwrap_or_default()
+        self.vals.get(i).and_then(Value::as_list).unwrap_or_default()
     }
 
     pub fn len(&self) -> usize {
@@ -324,15 +298,7 @@ pub(crate) struct FuncDef {
 
 /// A function with fixed parameters that propagates marks.
 pub(crate) const fn def(name: &'static str, params: &'static [Param], imp: Impl) -> FuncDef {
-    FuncDef {
-        name,
-        params,
-        variadic: None,
-        variadic_min: 0,
-        marks: Marks::Propagate,
-        sig: None,
-        imp,
-    }
+    FuncDef { name, params, variadic: None, variadic_min: 0, marks: Marks::Propagate, sig: None, imp }
 }
 
 impl FuncDef {
@@ -359,17 +325,8 @@ impl FuncDef {
         if let Some(sig) = self.sig {
             return sig.to_string();
         }
-        let mut parts: Vec<String> = self
-            .params
-            .iter()
-            .map(|p| {
-                if p.optional {
-                    format!("[{}]", p.name)
-                } else {
-                    p.name.to_string()
-                }
-            })
-            .collect();
+        let mut parts: Vec<String> =
+            self.params.iter().map(|p| if p.optional { format!("[{}]", p.name) } else { p.name.to_string() }).collect();
         if let Some(v) = &self.variadic {
             parts.push(format!("{}...", v.name));
         }
@@ -382,11 +339,7 @@ impl FuncDef {
 
     fn arity_error(&self, got: usize) -> Option<FunctionError> {
         let min = self.min_args();
-        let max = if self.variadic.is_some() {
-            None
-        } else {
-            Some(self.params.len())
-        };
+        let max = if self.variadic.is_some() { None } else { Some(self.params.len()) };
         let plural = |n: usize| if n == 1 { "argument" } else { "arguments" };
         let expected = match max {
             Some(max) if max == min => format!("{min} {}", plural(min)),
@@ -395,17 +348,11 @@ impl FuncDef {
         };
         let usage = self.render_signature();
         if got < min {
-            Some(FunctionError::new(format!(
-                "{}: expected {expected}, got {got}; usage: {usage}",
-                self.name
-            )))
+            Some(FunctionError::new(format!("{}: expected {expected}, got {got}; usage: {usage}", self.name)))
         } else if max.is_some_and(|max| got > max) {
             Some(FunctionError::at(
                 max.unwrap_or_default(),
-                format!(
-                    "{}: expected {expected}, got {got}; usage: {usage}",
-                    self.name
-                ),
+                format!("{}: expected {expected}, got {got}; usage: {usage}", self.name),
             ))
         } else {
             None
@@ -430,12 +377,7 @@ impl FuncDef {
         for (i, arg) in args.into_iter().enumerate() {
             let param = match self.param(i) {
                 Some(p) => p,
-                None => {
-                    return Err(FunctionError::at(
-                        i,
-                        format!("{}: too many arguments", self.name),
-                    ))
-                }
+                None => return Err(FunctionError::at(i, format!("{}: too many arguments", self.name))),
             };
             let arg = match (own_marks, param.known) {
                 (true, _) => arg,
@@ -464,25 +406,12 @@ impl FuncDef {
                 return Ok(Value::Unknown.with_sensitive(mark_result));
             }
         }
-        let out = (self.imp)(Args {
-            vals,
-            sensitive,
-            ctx,
-        })
-        .map_err(|e| FunctionError {
-            message: format!("{}: {}", self.name, e.message),
-            arg: e.arg,
-        })?;
+        let out = (self.imp)(Args { vals, sensitive, ctx })
+            .map_err(|e| FunctionError { message: format!("{}: {}", self.name, e.message), arg: e.arg })?;
         Ok(out.with_sensitive(mark_result))
     }
 
-    fn check_arg(
-        &self,
-        i: usize,
-        param: &Param,
-        arg: Value,
-        sensitive: bool,
-    ) -> Result<Value, FunctionError> {
+    fn check_arg(&self, i: usize, param: &Param, arg: Value, sensitive: bool) -> Result<Value, FunctionError> {
         if arg.is_unknown() {
             return Ok(arg);
         }
@@ -490,10 +419,7 @@ impl FuncDef {
             if param.nullable {
                 return Ok(arg);
             }
-            return Err(FunctionError::at(
-                i,
-                format!("{}: argument {} must not be null", self.name, i + 1),
-            ));
+            return Err(FunctionError::at(i, format!("{}: argument {} must not be null", self.name, i + 1)));
         }
         if matches!(param.kind, Kind::Any) {
             return Ok(arg);
@@ -503,20 +429,12 @@ impl FuncDef {
             other => other.type_name().to_string(),
         };
         param.kind.to_type().convert(arg).map_err(|e| {
-            let base = format!(
-                "{}: argument {} must be {}",
-                self.name,
-                i + 1,
-                param.kind.describe()
-            );
+            let base = format!("{}: argument {} must be {}", self.name, i + 1, param.kind.describe());
             let message = if e.path.is_empty() {
                 format!("{base}, got {got}")
             } else if sensitive {
                 // The conversion message may quote the offending element.
-                format!(
-                    "{base}; the element at {} does not conform",
-                    path_to_string(&e.path)
-                )
+                format!("{base}; the element at {} does not conform", path_to_string(&e.path))
             } else {
                 format!("{base}; at {}: {}", path_to_string(&e.path), e.message)
             };
@@ -558,10 +476,7 @@ pub(crate) fn values_equal(a: &Value, b: &Value) -> bool {
             x.len() == y.len() && x.iter().zip(y).all(|(p, q)| values_equal(p, q))
         }
         (Value::Map(x), Value::Map(y)) => {
-            x.len() == y.len()
-                && x.iter()
-                    .zip(y)
-                    .all(|((ka, va), (kb, vb))| ka == kb && values_equal(va, vb))
+            x.len() == y.len() && x.iter().zip(y).all(|((ka, va), (kb, vb))| ka == kb && values_equal(va, vb))
         }
         _ => a == b,
     }
@@ -590,10 +505,7 @@ pub(crate) fn unify_primitives(items: Vec<Value>) -> Result<Vec<Value>, String> 
     if primitives.len() < 2 {
         return Ok(items);
     }
-    Ok(items
-        .into_iter()
-        .map(|v| Type::String.convert(v.clone()).unwrap_or(v))
-        .collect())
+    Ok(items.into_iter().map(|v| Type::String.convert(v.clone()).unwrap_or(v)).collect())
 }
 
 #[cfg(test)]
@@ -625,13 +537,7 @@ pub(crate) mod testutil {
     }
 
     pub fn try_call(name: &str, args: Vec<Value>) -> Result<Value, FunctionError> {
-        call(
-            name,
-            args,
-            &FuncContext {
-                base_dir: Path::new("/nonexistent-base"),
-            },
-        )
+        call(name, args, &FuncContext { base_dir: Path::new("/nonexistent-base") })
     }
 
     #[track_caller]
@@ -670,10 +576,7 @@ mod tests {
         assert_eq!(signature("range"), Some("range([start,] limit[, step])"));
         assert_eq!(signature("nope"), None);
         for name in names() {
-            assert!(
-                signature(name).is_some_and(|s| s.starts_with(name)),
-                "{name}"
-            );
+            assert!(signature(name).is_some_and(|s| s.starts_with(name)), "{name}");
         }
     }
 
@@ -685,16 +588,10 @@ mod tests {
     #[test]
     fn arity_errors_name_the_expectation_and_usage() {
         let e = try_call("upper", vec![]).unwrap_err();
-        assert_eq!(
-            e.message,
-            "upper: expected 1 argument, got 0; usage: upper(str)"
-        );
+        assert_eq!(e.message, "upper: expected 1 argument, got 0; usage: upper(str)");
         assert_eq!(e.arg, None);
         let e = try_call("upper", vec![s("a"), s("b")]).unwrap_err();
-        assert_eq!(
-            e.message,
-            "upper: expected 1 argument, got 2; usage: upper(str)"
-        );
+        assert_eq!(e.message, "upper: expected 1 argument, got 2; usage: upper(str)");
         assert_eq!(e.arg, Some(1), "points at the first extra argument");
         assert_eq!(
             err("join", vec![s(",")]),
@@ -709,96 +606,48 @@ mod tests {
     #[test]
     fn type_errors_point_at_the_argument() {
         let e = try_call("join", vec![s(","), m(vec![("a", s("b"))])]).unwrap_err();
-        assert_eq!(
-            e.message,
-            "join: argument 2 must be a list of strings, got object"
-        );
+        assert_eq!(e.message, "join: argument 2 must be a list of strings, got object");
         assert_eq!(e.arg, Some(1));
         let e = try_call("join", vec![s(","), sl(&["a"]), l(vec![s("b"), m(vec![])])]).unwrap_err();
-        assert_eq!(
-            e.message,
-            "join: argument 3 must be a list of strings; at [1]: string required, got object"
-        );
+        assert_eq!(e.message, "join: argument 3 must be a list of strings; at [1]: string required, got object");
         assert_eq!(e.arg, Some(2));
-        assert_eq!(
-            err("upper", vec![sl(&["a"])]),
-            "upper: argument 1 must be a string, got list"
-        );
-        assert_eq!(
-            err("abs", vec![s("x")]),
-            "abs: argument 1 must be a number, got the string \"x\""
-        );
-        assert_eq!(
-            err("abs", vec![b(true)]),
-            "abs: argument 1 must be a number, got bool"
-        );
-        assert_eq!(
-            err("upper", vec![Value::Null]),
-            "upper: argument 1 must not be null"
-        );
+        assert_eq!(err("upper", vec![sl(&["a"])]), "upper: argument 1 must be a string, got list");
+        assert_eq!(err("abs", vec![s("x")]), "abs: argument 1 must be a number, got the string \"x\"");
+        assert_eq!(err("abs", vec![b(true)]), "abs: argument 1 must be a number, got bool");
+        assert_eq!(err("upper", vec![Value::Null]), "upper: argument 1 must not be null");
     }
 
     #[test]
     fn primitive_arguments_convert_like_terraform() {
         assert_eq!(ok("upper", vec![n(5.0)]), s("5"));
         assert_eq!(ok("abs", vec![s("-3")]), n(3.0));
-        assert_eq!(
-            ok("join", vec![s("-"), l(vec![n(1.0), b(true)])]),
-            s("1-true")
-        );
+        assert_eq!(ok("join", vec![s("-"), l(vec![n(1.0), b(true)])]), s("1-true"));
     }
 
     #[test]
     fn type_errors_win_over_unknowns() {
         let e = try_call("join", vec![Value::Unknown, m(vec![])]).unwrap_err();
-        assert_eq!(
-            e.message,
-            "join: argument 2 must be a list of strings, got object"
-        );
+        assert_eq!(e.message, "join: argument 2 must be a list of strings, got object");
         let e = try_call("substr", vec![Value::Unknown, s("x"), n(1.0)]).unwrap_err();
         assert_eq!(e.arg, Some(1));
-        assert!(
-            try_call("upper", vec![Value::Unknown, Value::Unknown]).is_err(),
-            "arity"
-        );
+        assert!(try_call("upper", vec![Value::Unknown, Value::Unknown]).is_err(), "arity");
     }
 
     #[test]
     fn unknown_in_unknown_out() {
         assert_eq!(ok("upper", vec![Value::Unknown]), Value::Unknown);
-        assert_eq!(
-            ok("join", vec![s(","), l(vec![s("a"), Value::Unknown])]),
-            Value::Unknown
-        );
-        assert_eq!(
-            ok("jsonencode", vec![m(vec![("a", Value::Unknown)])]),
-            Value::Unknown
-        );
-        assert_eq!(
-            ok("format", vec![s("%s-%s"), s("a"), Value::Unknown]),
-            Value::Unknown
-        );
+        assert_eq!(ok("join", vec![s(","), l(vec![s("a"), Value::Unknown])]), Value::Unknown);
+        assert_eq!(ok("jsonencode", vec![m(vec![("a", Value::Unknown)])]), Value::Unknown);
+        assert_eq!(ok("format", vec![s("%s-%s"), s("a"), Value::Unknown]), Value::Unknown);
     }
 
     #[test]
     fn structural_functions_keep_unknown_elements() {
         assert_eq!(ok("length", vec![l(vec![Value::Unknown])]), n(1.0));
         assert_eq!(ok("length", vec![Value::Unknown]), Value::Unknown);
-        assert_eq!(
-            ok("keys", vec![m(vec![("a", Value::Unknown), ("b", s("x"))])]),
-            sl(&["a", "b"])
-        );
-        assert_eq!(
-            ok("concat", vec![l(vec![Value::Unknown]), sl(&["a"])]),
-            l(vec![Value::Unknown, s("a")])
-        );
-        assert_eq!(
-            ok(
-                "lookup",
-                vec![m(vec![("a", s("x")), ("b", Value::Unknown)]), s("a")]
-            ),
-            s("x")
-        );
+        assert_eq!(ok("keys", vec![m(vec![("a", Value::Unknown), ("b", s("x"))])]), sl(&["a", "b"]));
+        assert_eq!(ok("concat", vec![l(vec![Value::Unknown]), sl(&["a"])]), l(vec![Value::Unknown, s("a")]));
+        assert_eq!(ok("lookup", vec![m(vec![("a", s("x")), ("b", Value::Unknown)]), s("a")]), s("x"));
         assert_eq!(
             ok("lookup", vec![m(vec![("a", s("x"))]), Value::Unknown]),
             Value::Unknown,
@@ -809,70 +658,35 @@ mod tests {
     #[test]
     fn sensitive_in_sensitive_out() {
         let secret = s("hunter2").mark_sensitive();
-        assert_eq!(
-            ok("upper", vec![secret.clone()]),
-            s("HUNTER2").mark_sensitive()
-        );
-        assert_eq!(
-            ok("join", vec![s(","), l(vec![s("a"), secret.clone()])]),
-            s("a,hunter2").mark_sensitive()
-        );
+        assert_eq!(ok("upper", vec![secret.clone()]), s("HUNTER2").mark_sensitive());
+        assert_eq!(ok("join", vec![s(","), l(vec![s("a"), secret.clone()])]), s("a,hunter2").mark_sensitive());
         assert_eq!(ok("length", vec![secret.clone()]), n(7.0).mark_sensitive());
         assert!(ok("sha256", vec![secret.clone()]).is_sensitive());
         let nested = m(vec![("db", m(vec![("password", secret.clone())]))]);
-        assert_eq!(
-            ok("jsonencode", vec![nested]),
-            s(r#"{"db":{"password":"hunter2"}}"#).mark_sensitive()
-        );
+        assert_eq!(ok("jsonencode", vec![nested]), s(r#"{"db":{"password":"hunter2"}}"#).mark_sensitive());
     }
 
     #[test]
     fn structural_functions_keep_element_marks() {
         let secret = s("hunter2").mark_sensitive();
-        let db = m(vec![
-            ("host", s("db.internal")),
-            ("password", secret.clone()),
-        ]);
-        assert_eq!(
-            ok("length", vec![l(vec![secret.clone(), s("x")])]),
-            n(2.0),
-            "not sensitive"
-        );
+        let db = m(vec![("host", s("db.internal")), ("password", secret.clone())]);
+        assert_eq!(ok("length", vec![l(vec![secret.clone(), s("x")])]), n(2.0), "not sensitive");
         assert_eq!(ok("lookup", vec![db.clone(), s("host")]), s("db.internal"));
         assert_eq!(ok("lookup", vec![db.clone(), s("password")]), secret);
         assert_eq!(ok("keys", vec![db.clone()]), sl(&["host", "password"]));
         assert_eq!(
             ok("merge", vec![db.clone(), m(vec![("port", n(5432.0))])]),
-            m(vec![
-                ("host", s("db.internal")),
-                ("password", secret.clone()),
-                ("port", n(5432.0))
-            ])
+            m(vec![("host", s("db.internal")), ("password", secret.clone()), ("port", n(5432.0))])
         );
-        assert_eq!(
-            ok("concat", vec![l(vec![secret.clone()]), sl(&["a"])]),
-            l(vec![secret.clone(), s("a")])
-        );
+        assert_eq!(ok("concat", vec![l(vec![secret.clone()]), sl(&["a"])]), l(vec![secret.clone(), s("a")]));
         // The argument's own mark still marks the result.
-        assert_eq!(
-            ok("keys", vec![db.clone().mark_sensitive()]),
-            sl(&["host", "password"]).mark_sensitive()
-        );
-        assert_eq!(
-            ok("length", vec![sl(&["a"]).mark_sensitive()]),
-            n(1.0).mark_sensitive()
-        );
+        assert_eq!(ok("keys", vec![db.clone().mark_sensitive()]), sl(&["host", "password"]).mark_sensitive());
+        assert_eq!(ok("length", vec![sl(&["a"]).mark_sensitive()]), n(1.0).mark_sensitive());
         // A sensitive key marks the lookup result.
-        assert_eq!(
-            ok("lookup", vec![db, s("host").mark_sensitive()]),
-            s("db.internal").mark_sensitive()
-        );
+        assert_eq!(ok("lookup", vec![db, s("host").mark_sensitive()]), s("db.internal").mark_sensitive());
         // Non-structural functions mark the whole result.
         assert_eq!(
-            ok(
-                "flatten",
-                vec![l(vec![l(vec![secret.clone()]), sl(&["a"])])]
-            ),
+            ok("flatten", vec![l(vec![l(vec![secret.clone()]), sl(&["a"])])]),
             sl(&["hunter2", "a"]).mark_sensitive()
         );
     }
@@ -881,10 +695,7 @@ mod tests {
     fn sensitive_and_unknown_combine() {
         let v = ok("upper", vec![Value::Unknown.mark_sensitive()]);
         assert_eq!(v, Value::Unknown.mark_sensitive());
-        let v = ok(
-            "join",
-            vec![s(",").mark_sensitive(), l(vec![Value::Unknown])],
-        );
+        let v = ok("join", vec![s(",").mark_sensitive(), l(vec![Value::Unknown])]);
         assert_eq!(v, Value::Unknown.mark_sensitive());
     }
 
@@ -906,20 +717,11 @@ mod tests {
         assert_eq!(ok("sensitive", vec![s("x")]), secret);
         assert_eq!(ok("nonsensitive", vec![secret.clone()]), s("x"));
         let nested = l(vec![secret.clone(), m(vec![("k", secret.clone())])]);
-        assert_eq!(
-            ok("nonsensitive", vec![nested]),
-            l(vec![s("x"), m(vec![("k", s("x"))])])
-        );
+        assert_eq!(ok("nonsensitive", vec![nested]), l(vec![s("x"), m(vec![("k", s("x"))])]));
         assert_eq!(ok("issensitive", vec![secret.clone()]), b(true));
         assert_eq!(ok("issensitive", vec![s("x")]), b(false));
-        assert_eq!(
-            ok("issensitive", vec![Value::Unknown.mark_sensitive()]),
-            b(true)
-        );
-        assert_eq!(
-            ok("sensitive", vec![Value::Unknown]),
-            Value::Unknown.mark_sensitive()
-        );
+        assert_eq!(ok("issensitive", vec![Value::Unknown.mark_sensitive()]), b(true));
+        assert_eq!(ok("sensitive", vec![Value::Unknown]), Value::Unknown.mark_sensitive());
         assert_eq!(ok("nonsensitive", vec![Value::Unknown]), Value::Unknown);
     }
 
@@ -969,11 +771,7 @@ mod tests {
         let secret = "s3cr3t-value";
         for name in names() {
             let def = registry()[name];
-            let max = if def.variadic.is_some() {
-                def.params.len().max(2)
-            } else {
-                def.params.len()
-            };
+            let max = if def.variadic.is_some() { def.params.len().max(2) } else { def.params.len() };
             let mut combos: Vec<Vec<Value>> = vec![vec![]];
             for _ in 0..max.min(3) {
                 let mut next = Vec::new();
@@ -1017,14 +815,8 @@ mod tests {
 
     #[test]
     fn unify_mixes_primitives_into_strings() {
-        assert_eq!(
-            unify_primitives(vec![s("a"), n(1.0), b(true)]),
-            Ok(vec![s("a"), s("1"), s("true")])
-        );
-        assert_eq!(
-            unify_primitives(vec![n(1.0), n(2.0)]),
-            Ok(vec![n(1.0), n(2.0)])
-        );
+        assert_eq!(unify_primitives(vec![s("a"), n(1.0), b(true)]), Ok(vec![s("a"), s("1"), s("true")]));
+        assert_eq!(unify_primitives(vec![n(1.0), n(2.0)]), Ok(vec![n(1.0), n(2.0)]));
         assert!(unify_primitives(vec![s("a"), sl(&["b"])]).is_err());
     }
 }

@@ -11,23 +11,10 @@ use super::{def, p, Args, FuncDef, FunctionError, Kind};
 use crate::value::Value;
 
 pub(super) const FUNCTIONS: &[FuncDef] = &[
-    def(
-        "cidrhost",
-        &[p("prefix", Kind::String), p("hostnum", Kind::Number)],
-        cidrhost,
-    ),
+    def("cidrhost", &[p("prefix", Kind::String), p("hostnum", Kind::Number)], cidrhost),
     def("cidrnetmask", &[p("prefix", Kind::String)], cidrnetmask),
-    def(
-        "cidrsubnet",
-        &[
-            p("prefix", Kind::String),
-            p("newbits", Kind::Number),
-            p("netnum", Kind::Number),
-        ],
-        cidrsubnet,
-    ),
-    def("cidrsubnets", &[p("prefix", Kind::String)], cidrsubnets)
-        .variadic(p("newbits", Kind::Number)),
+    def("cidrsubnet", &[p("prefix", Kind::String), p("newbits", Kind::Number), p("netnum", Kind::Number)], cidrsubnet),
+    def("cidrsubnets", &[p("prefix", Kind::String)], cidrsubnets).variadic(p("newbits", Kind::Number)),
 ];
 
 /// A network: its first address, prefix length and address width (32 or 128).
@@ -52,11 +39,7 @@ impl Net {
         if len > bits {
             return None;
         }
-        Some(Net {
-            addr: addr & mask(len, bits),
-            len,
-            bits,
-        })
+        Some(Net { addr: addr & mask(len, bits), len, bits })
     }
 
     fn host_mask(&self) -> u128 {
@@ -101,13 +84,7 @@ fn show_addr(addr: u128, bits: u32) -> String {
 
 fn parse_prefix(a: &Args) -> Result<Net, FunctionError> {
     Net::parse(a.str(0)).ok_or_else(|| {
-        FunctionError::at(
-            0,
-            format!(
-                "invalid CIDR expression: invalid CIDR address: {}",
-                a.show(a.str(0))
-            ),
-        )
+        FunctionError::at(0, format!("invalid CIDR expression: invalid CIDR address: {}", a.show(a.str(0))))
     })
 }
 
@@ -127,17 +104,11 @@ fn cidrhost(a: Args) -> Result<Value, FunctionError> {
     if !fits {
         return Err(FunctionError::at(
             1,
-            format!(
-                "prefix of {} does not accommodate a host numbered {hostnum}",
-                net.len
-            ),
+            format!("prefix of {} does not accommodate a host numbered {hostnum}", net.len),
         ));
     }
-    let addr = if hostnum >= 0 {
-        net.addr + hostnum as u128
-    } else {
-        net.last() - (hostnum.unsigned_abs() as u128 - 1)
-    };
+    let addr =
+        if hostnum >= 0 { net.addr + hostnum as u128 } else { net.last() - (hostnum.unsigned_abs() as u128 - 1) };
     Ok(Value::String(show_addr(addr, net.bits)))
 }
 
@@ -160,35 +131,19 @@ fn cidrsubnet(a: Args) -> Result<Value, FunctionError> {
     if new_len > net.bits as i64 {
         return Err(FunctionError::at(
             1,
-            format!(
-                "insufficient address space to extend prefix of {} by {newbits}",
-                net.len
-            ),
+            format!("insufficient address space to extend prefix of {} by {newbits}", net.len),
         ));
     }
     if netnum < 0 || (newbits < 63 && netnum >= (1i64 << newbits)) {
         return Err(FunctionError::at(
             2,
-            format!(
-                "prefix extension of {newbits} does not accommodate a subnet numbered {netnum}"
-            ),
+            format!("prefix extension of {newbits} does not accommodate a subnet numbered {netnum}"),
         ));
     }
     let new_len = new_len as u32;
     let shift = net.bits - new_len;
-    let offset = if shift >= 128 {
-        0
-    } else {
-        (netnum as u128) << shift
-    };
-    Ok(Value::String(
-        Net {
-            addr: net.addr | offset,
-            len: new_len,
-            bits: net.bits,
-        }
-        .to_string(),
-    ))
+    let offset = if shift >= 128 { 0 } else { (netnum as u128) << shift };
+    Ok(Value::String(Net { addr: net.addr | offset, len: new_len, bits: net.bits }.to_string()))
 }
 
 /// `cidrsubnets(prefix, newbits...)`: consecutive subnets of the given sizes, each aligned to
@@ -202,10 +157,7 @@ fn cidrsubnets(a: Args) -> Result<Value, FunctionError> {
     for i in 1..a.len() {
         let newbits = a.int(i)?;
         if newbits < 1 {
-            return Err(FunctionError::at(
-                i,
-                "must extend prefix by at least one bit",
-            ));
+            return Err(FunctionError::at(i, "must extend prefix by at least one bit"));
         }
         let len = net.len as i64 + newbits;
         if len > net.bits as i64 {
@@ -227,17 +179,10 @@ fn cidrsubnets(a: Args) -> Result<Value, FunctionError> {
     let mut out = Vec::with_capacity(lens.len());
     for (i, len) in lens.into_iter().enumerate() {
         let size = 1u128 << (net.bits - len);
-        let start = cursor
-            .and_then(|c| c.checked_add(size - 1))
-            .map(|c| c & !(size - 1));
-        let fits = start.is_some_and(|st| {
-            st.checked_add(size - 1)
-                .is_some_and(|end| end <= net.last())
-        });
+        let start = cursor.and_then(|c| c.checked_add(size - 1)).map(|c| c & !(size - 1));
+        let fits = start.is_some_and(|st| st.checked_add(size - 1).is_some_and(|end| end <= net.last()));
         let (Some(start), true) = (start, fits) else {
-            let after = previous
-                .map(|p| p.to_string())
-                .unwrap_or_else(|| net.to_string());
+            let after = previous.map(|p| p.to_string()).unwrap_or_else(|| net.to_string());
             return Err(FunctionError::at(
                 i + 1,
                 format!(
@@ -246,11 +191,7 @@ fn cidrsubnets(a: Args) -> Result<Value, FunctionError> {
                 ),
             ));
         };
-        let subnet = Net {
-            addr: start,
-            len,
-            bits: net.bits,
-        };
+        let subnet = Net { addr: start, len, bits: net.bits };
         out.push(Value::String(subnet.to_string()));
         previous = Some(subnet);
         cursor = start.checked_add(size);
@@ -264,30 +205,14 @@ mod tests {
 
     #[test]
     fn cidrsubnet_examples() {
+        assert_eq!(ok("cidrsubnet", vec![s("172.16.0.0/12"), n(4.0), n(2.0)]), s("172.18.0.0/16"));
+        assert_eq!(ok("cidrsubnet", vec![s("10.1.2.0/24"), n(4.0), n(15.0)]), s("10.1.2.240/28"));
         assert_eq!(
-            ok("cidrsubnet", vec![s("172.16.0.0/12"), n(4.0), n(2.0)]),
-            s("172.18.0.0/16")
-        );
-        assert_eq!(
-            ok("cidrsubnet", vec![s("10.1.2.0/24"), n(4.0), n(15.0)]),
-            s("10.1.2.240/28")
-        );
-        assert_eq!(
-            ok(
-                "cidrsubnet",
-                vec![s("fd00:fd12:3456:7890::/56"), n(16.0), n(162.0)]
-            ),
+            ok("cidrsubnet", vec![s("fd00:fd12:3456:7890::/56"), n(16.0), n(162.0)]),
             s("fd00:fd12:3456:7800:a200::/72")
         );
-        assert_eq!(
-            ok("cidrsubnet", vec![s("10.0.0.5/16"), n(8.0), n(1.0)]),
-            s("10.0.1.0/24"),
-            "host bits ignored"
-        );
-        assert_eq!(
-            ok("cidrsubnet", vec![s("10.0.0.0/16"), n(0.0), n(0.0)]),
-            s("10.0.0.0/16")
-        );
+        assert_eq!(ok("cidrsubnet", vec![s("10.0.0.5/16"), n(8.0), n(1.0)]), s("10.0.1.0/24"), "host bits ignored");
+        assert_eq!(ok("cidrsubnet", vec![s("10.0.0.0/16"), n(0.0), n(0.0)]), s("10.0.0.0/16"));
         assert_eq!(
             err("cidrsubnet", vec![s("10.0.0.0/16"), n(2.0), n(4.0)]),
             "cidrsubnet: prefix extension of 2 does not accommodate a subnet numbered 4"
@@ -304,29 +229,11 @@ mod tests {
 
     #[test]
     fn cidrhost_examples() {
-        assert_eq!(
-            ok("cidrhost", vec![s("10.12.112.0/20"), n(16.0)]),
-            s("10.12.112.16")
-        );
-        assert_eq!(
-            ok("cidrhost", vec![s("10.12.112.0/20"), n(268.0)]),
-            s("10.12.113.12")
-        );
-        assert_eq!(
-            ok("cidrhost", vec![s("10.0.0.0/24"), n(-1.0)]),
-            s("10.0.0.255")
-        );
-        assert_eq!(
-            ok("cidrhost", vec![s("10.0.0.0/24"), n(-256.0)]),
-            s("10.0.0.0")
-        );
-        assert_eq!(
-            ok(
-                "cidrhost",
-                vec![s("fd00:fd12:3456:7890:00a2::/72"), n(34.0)]
-            ),
-            s("fd00:fd12:3456:7890::22")
-        );
+        assert_eq!(ok("cidrhost", vec![s("10.12.112.0/20"), n(16.0)]), s("10.12.112.16"));
+        assert_eq!(ok("cidrhost", vec![s("10.12.112.0/20"), n(268.0)]), s("10.12.113.12"));
+        assert_eq!(ok("cidrhost", vec![s("10.0.0.0/24"), n(-1.0)]), s("10.0.0.255"));
+        assert_eq!(ok("cidrhost", vec![s("10.0.0.0/24"), n(-256.0)]), s("10.0.0.0"));
+        assert_eq!(ok("cidrhost", vec![s("fd00:fd12:3456:7890:00a2::/72"), n(34.0)]), s("fd00:fd12:3456:7890::22"));
         assert_eq!(
             err("cidrhost", vec![s("10.0.0.0/30"), n(4.0)]),
             "cidrhost: prefix of 30 does not accommodate a host numbered 4"
@@ -339,46 +246,20 @@ mod tests {
 
     #[test]
     fn cidrnetmask_examples() {
-        assert_eq!(
-            ok("cidrnetmask", vec![s("172.16.0.0/12")]),
-            s("255.240.0.0")
-        );
+        assert_eq!(ok("cidrnetmask", vec![s("172.16.0.0/12")]), s("255.240.0.0"));
         assert_eq!(ok("cidrnetmask", vec![s("0.0.0.0/0")]), s("0.0.0.0"));
-        assert_eq!(
-            ok("cidrnetmask", vec![s("10.0.0.1/32")]),
-            s("255.255.255.255")
-        );
-        assert_eq!(
-            err("cidrnetmask", vec![s("fd00::/8")]),
-            "cidrnetmask: IPv6 addresses cannot have a netmask"
-        );
+        assert_eq!(ok("cidrnetmask", vec![s("10.0.0.1/32")]), s("255.255.255.255"));
+        assert_eq!(err("cidrnetmask", vec![s("fd00::/8")]), "cidrnetmask: IPv6 addresses cannot have a netmask");
     }
 
     #[test]
     fn cidrsubnets_packs_aligned_subnets() {
         assert_eq!(
-            ok(
-                "cidrsubnets",
-                vec![s("10.1.0.0/16"), n(4.0), n(4.0), n(8.0), n(4.0)]
-            ),
-            sl(&[
-                "10.1.0.0/20",
-                "10.1.16.0/20",
-                "10.1.32.0/24",
-                "10.1.48.0/20"
-            ])
+            ok("cidrsubnets", vec![s("10.1.0.0/16"), n(4.0), n(4.0), n(8.0), n(4.0)]),
+            sl(&["10.1.0.0/20", "10.1.16.0/20", "10.1.32.0/24", "10.1.48.0/20"])
         );
         assert_eq!(
-            ok(
-                "cidrsubnets",
-                vec![
-                    s("fd00:fd12:3456:7890::/56"),
-                    n(16.0),
-                    n(16.0),
-                    n(16.0),
-                    n(32.0)
-                ]
-            ),
+            ok("cidrsubnets", vec![s("fd00:fd12:3456:7890::/56"), n(16.0), n(16.0), n(16.0), n(32.0)]),
             sl(&[
                 "fd00:fd12:3456:7800::/72",
                 "fd00:fd12:3456:7800:100::/72",
@@ -399,9 +280,6 @@ mod tests {
             err("cidrsubnets", vec![s("10.0.0.0/24"), n(9.0)]),
             "cidrsubnets: would extend prefix to 33 bits, which is too long for an IPv4 address"
         );
-        assert_eq!(
-            ok("cidrsubnets", vec![s("0.0.0.0/0"), n(1.0), n(1.0)]),
-            sl(&["0.0.0.0/1", "128.0.0.0/1"])
-        );
+        assert_eq!(ok("cidrsubnets", vec![s("0.0.0.0/0"), n(1.0), n(1.0)]), sl(&["0.0.0.0/1", "128.0.0.0/1"]));
     }
 }

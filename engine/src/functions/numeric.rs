@@ -14,22 +14,10 @@ pub(super) const FUNCTIONS: &[FuncDef] = &[
     def("abs", &[p("num", Kind::Number)], abs),
     def("ceil", &[p("num", Kind::Number)], ceil),
     def("floor", &[p("num", Kind::Number)], floor),
-    def(
-        "pow",
-        &[p("base", Kind::Number), p("exponent", Kind::Number)],
-        pow,
-    ),
-    def(
-        "log",
-        &[p("num", Kind::Number), p("base", Kind::Number)],
-        log,
-    ),
+    def("pow", &[p("base", Kind::Number), p("exponent", Kind::Number)], pow),
+    def("log", &[p("num", Kind::Number), p("base", Kind::Number)], log),
     def("signum", &[p("num", Kind::Number)], signum),
-    def(
-        "parseint",
-        &[p("number", Kind::String), p("base", Kind::Number)],
-        parseint,
-    ),
+    def("parseint", &[p("number", Kind::String), p("base", Kind::Number)], parseint),
 ];
 
 fn finite(n: f64) -> Result<Value, FunctionError> {
@@ -103,17 +91,9 @@ fn parseint(a: Args) -> Result<Value, FunctionError> {
     let s = a.str(0);
     let base = a.int(1)?;
     if !(2..=62).contains(&base) {
-        return Err(FunctionError::at(
-            1,
-            "base must be a whole number between 2 and 62 inclusive",
-        ));
+        return Err(FunctionError::at(1, "base must be a whole number between 2 and 62 inclusive"));
     }
-    let bad = || {
-        FunctionError::at(
-            0,
-            format!("cannot parse {} as a base {base} integer", a.show(s)),
-        )
-    };
+    let bad = || FunctionError::at(0, format!("cannot parse {} as a base {base} integer", a.show(s)));
     let (neg, digits) = match s.as_bytes().first() {
         Some(b'-') => (true, &s[1..]),
         Some(b'+') => (false, &s[1..]),
@@ -148,14 +128,8 @@ mod tests {
         assert_eq!(ok("min", vec![n(12.0), n(54.0), n(3.0)]), n(3.0));
         assert_eq!(ok("max", vec![n(12.0), n(54.0), n(3.0)]), n(54.0));
         assert_eq!(ok("max", vec![s("7"), n(-1.5)]), n(7.0));
-        assert_eq!(
-            err("min", vec![]),
-            "min: expected at least 1 argument, got 0; usage: min(numbers...)"
-        );
-        assert_eq!(
-            err("max", vec![n(1.0), sl(&[])]),
-            "max: argument 2 must be a number, got list"
-        );
+        assert_eq!(err("min", vec![]), "min: expected at least 1 argument, got 0; usage: min(numbers...)");
+        assert_eq!(err("max", vec![n(1.0), sl(&[])]), "max: argument 2 must be a number, got list");
     }
 
     #[test]
@@ -181,10 +155,7 @@ mod tests {
         assert_eq!(ok("log", vec![n(8.0), n(2.0)]), n(3.0));
         assert_eq!(ok("log", vec![n(1000.0), n(10.0)]), n(3.0));
         assert_eq!(ok("log", vec![n(1.0), n(10.0)]), n(0.0));
-        assert_eq!(
-            err("log", vec![n(0.0), n(10.0)]),
-            "log: the result is not a finite number"
-        );
+        assert_eq!(err("log", vec![n(0.0), n(10.0)]), "log: the result is not a finite number");
     }
 
     #[test]
@@ -192,24 +163,12 @@ mod tests {
         assert_eq!(ok("parseint", vec![s("100"), n(10.0)]), n(100.0));
         assert_eq!(ok("parseint", vec![s("FF"), n(16.0)]), n(255.0));
         assert_eq!(ok("parseint", vec![s("-10"), n(16.0)]), n(-16.0));
-        assert_eq!(
-            ok("parseint", vec![s("1011111011101111"), n(2.0)]),
-            n(48879.0)
-        );
+        assert_eq!(ok("parseint", vec![s("1011111011101111"), n(2.0)]), n(48879.0));
         assert_eq!(ok("parseint", vec![s("aA"), n(62.0)]), n(656.0));
         assert_eq!(ok("parseint", vec![s("12"), n(10.0)]), n(12.0));
-        assert_eq!(
-            err("parseint", vec![s("12"), n(2.0)]),
-            "parseint: cannot parse \"12\" as a base 2 integer"
-        );
-        assert_eq!(
-            err("parseint", vec![s(""), n(10.0)]),
-            "parseint: cannot parse \"\" as a base 10 integer"
-        );
-        assert_eq!(
-            err("parseint", vec![s("1.5"), n(10.0)]),
-            "parseint: cannot parse \"1.5\" as a base 10 integer"
-        );
+        assert_eq!(err("parseint", vec![s("12"), n(2.0)]), "parseint: cannot parse \"12\" as a base 2 integer");
+        assert_eq!(err("parseint", vec![s(""), n(10.0)]), "parseint: cannot parse \"\" as a base 10 integer");
+        assert_eq!(err("parseint", vec![s("1.5"), n(10.0)]), "parseint: cannot parse \"1.5\" as a base 10 integer");
         assert_eq!(
             err("parseint", vec![s("1"), n(1.0)]),
             "parseint: base must be a whole number between 2 and 62 inclusive"

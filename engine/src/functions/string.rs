@@ -18,78 +18,21 @@ pub(super) const FUNCTIONS: &[FuncDef] = &[
     def("lower", &[p("str", Kind::String)], lower),
     def("upper", &[p("str", Kind::String)], upper),
     def("title", &[p("str", Kind::String)], title),
-    def(
-        "replace",
-        &[
-            p("str", Kind::String),
-            p("substring", Kind::String),
-            p("replacement", Kind::String),
-        ],
-        replace,
-    ),
-    def("join", &[p("separator", Kind::String)], join)
-        .variadic_at_least(p("lists", Kind::List(&Kind::String)), 1),
-    def(
-        "split",
-        &[p("separator", Kind::String), p("str", Kind::String)],
-        split,
-    ),
-    def(
-        "trim",
-        &[p("str", Kind::String), p("cutset", Kind::String)],
-        trim,
-    ),
+    def("replace", &[p("str", Kind::String), p("substring", Kind::String), p("replacement", Kind::String)], replace),
+    def("join", &[p("separator", Kind::String)], join).variadic_at_least(p("lists", Kind::List(&Kind::String)), 1),
+    def("split", &[p("separator", Kind::String), p("str", Kind::String)], split),
+    def("trim", &[p("str", Kind::String), p("cutset", Kind::String)], trim),
     def("trimspace", &[p("str", Kind::String)], trimspace),
-    def(
-        "trimprefix",
-        &[p("str", Kind::String), p("prefix", Kind::String)],
-        trimprefix,
-    ),
-    def(
-        "trimsuffix",
-        &[p("str", Kind::String), p("suffix", Kind::String)],
-        trimsuffix,
-    ),
-    def(
-        "substr",
-        &[
-            p("str", Kind::String),
-            p("offset", Kind::Number),
-            p("length", Kind::Number),
-        ],
-        substr,
-    ),
-    def(
-        "regex",
-        &[p("pattern", Kind::String), p("str", Kind::String)],
-        regex_fn,
-    ),
-    def(
-        "regexall",
-        &[p("pattern", Kind::String), p("str", Kind::String)],
-        regexall,
-    ),
-    def(
-        "startswith",
-        &[p("str", Kind::String), p("prefix", Kind::String)],
-        startswith,
-    ),
-    def(
-        "endswith",
-        &[p("str", Kind::String), p("suffix", Kind::String)],
-        endswith,
-    ),
-    def(
-        "strcontains",
-        &[p("str", Kind::String), p("substr", Kind::String)],
-        strcontains,
-    ),
+    def("trimprefix", &[p("str", Kind::String), p("prefix", Kind::String)], trimprefix),
+    def("trimsuffix", &[p("str", Kind::String), p("suffix", Kind::String)], trimsuffix),
+    def("substr", &[p("str", Kind::String), p("offset", Kind::Number), p("length", Kind::Number)], substr),
+    def("regex", &[p("pattern", Kind::String), p("str", Kind::String)], regex_fn),
+    def("regexall", &[p("pattern", Kind::String), p("str", Kind::String)], regexall),
+    def("startswith", &[p("str", Kind::String), p("prefix", Kind::String)], startswith),
+    def("endswith", &[p("str", Kind::String), p("suffix", Kind::String)], endswith),
+    def("strcontains", &[p("str", Kind::String), p("substr", Kind::String)], strcontains),
     def("chomp", &[p("str", Kind::String)], chomp),
-    def(
-        "indent",
-        &[p("spaces", Kind::Number), p("str", Kind::String)],
-        indent,
-    ),
+    def("indent", &[p("spaces", Kind::Number), p("str", Kind::String)], indent),
     def("strrev", &[p("str", Kind::String)], strrev),
     def("slugify", &[p("str", Kind::String)], slugify_fn),
 ];
@@ -145,11 +88,7 @@ fn title(a: Args) -> Result<Value, FunctionError> {
 
 fn compile(pattern: &str, arg: usize, a: &Args) -> Result<Regex, FunctionError> {
     Regex::new(&ascii_perl_classes(pattern)).map_err(|e| {
-        let detail = if a.sensitive {
-            String::new()
-        } else {
-            format!(": {e}")
-        };
+        let detail = if a.sensitive { String::new() } else { format!(": {e}") };
         FunctionError::at(arg, format!("invalid regular expression pattern{detail}"))
     })
 }
@@ -256,16 +195,11 @@ fn join(a: Args) -> Result<Value, FunctionError> {
                 None if lists > 1 => {
                     return Err(FunctionError::at(
                         li,
-                        format!(
-                            "element {ei} of list {li} is null; cannot concatenate null values"
-                        ),
+                        format!("element {ei} of list {li} is null; cannot concatenate null values"),
                     ))
                 }
                 None => {
-                    return Err(FunctionError::at(
-                        li,
-                        format!("element {ei} is null; cannot concatenate null values"),
-                    ))
+                    return Err(FunctionError::at(li, format!("element {ei} is null; cannot concatenate null values")))
                 }
             }
         }
@@ -319,11 +253,7 @@ fn substr(a: Args) -> Result<Value, FunctionError> {
         return Ok(Value::string(""));
     }
     let start = offset as usize;
-    let end = if length < 0 {
-        graphemes.len()
-    } else {
-        (start + length as usize).min(graphemes.len())
-    };
+    let end = if length < 0 { graphemes.len() } else { (start + length as usize).min(graphemes.len()) };
     Ok(Value::string(graphemes[start..end].concat()))
 }
 
@@ -338,20 +268,14 @@ fn shape(re: &Regex) -> Result<Shape, FunctionError> {
     if groups == 0 {
         return Ok(Shape::Whole);
     }
-    let named: Vec<(usize, String)> = re
-        .capture_names()
-        .enumerate()
-        .filter_map(|(i, n)| n.map(|n| (i, n.to_string())))
-        .collect();
+    let named: Vec<(usize, String)> =
+        re.capture_names().enumerate().filter_map(|(i, n)| n.map(|n| (i, n.to_string()))).collect();
     if named.is_empty() {
         Ok(Shape::Positional(groups))
     } else if named.len() == groups {
         Ok(Shape::Named(named))
     } else {
-        Err(FunctionError::at(
-            0,
-            "pattern cannot mix named and unnamed capture groups",
-        ))
+        Err(FunctionError::at(0, "pattern cannot mix named and unnamed capture groups"))
     }
 }
 
@@ -364,12 +288,9 @@ fn match_value(shape: &Shape, caps: &regex::Captures) -> Value {
     match shape {
         Shape::Whole => group(0),
         Shape::Positional(n) => Value::List((1..=*n).map(group).collect()),
-        Shape::Named(names) => Value::Map(
-            names
-                .iter()
-                .map(|(i, name)| (name.clone(), group(*i)))
-                .collect::<BTreeMap<_, _>>(),
-        ),
+        Shape::Named(names) => {
+            Value::Map(names.iter().map(|(i, name)| (name.clone(), group(*i))).collect::<BTreeMap<_, _>>())
+        }
     }
 }
 
@@ -380,20 +301,14 @@ fn regex_fn(a: Args) -> Result<Value, FunctionError> {
     let shape = shape(&re)?;
     match re.captures(a.str(1)) {
         Some(caps) => Ok(match_value(&shape, &caps)),
-        None => Err(FunctionError::new(
-            "pattern did not match any part of the given string",
-        )),
+        None => Err(FunctionError::new("pattern did not match any part of the given string")),
     }
 }
 
 fn regexall(a: Args) -> Result<Value, FunctionError> {
     let re = compile(a.str(0), 0, &a)?;
     let shape = shape(&re)?;
-    Ok(Value::List(
-        re.captures_iter(a.str(1))
-            .map(|c| match_value(&shape, &c))
-            .collect(),
-    ))
+    Ok(Value::List(re.captures_iter(a.str(1)).map(|c| match_value(&shape, &c)).collect()))
 }
 
 fn startswith(a: Args) -> Result<Value, FunctionError> {
@@ -427,9 +342,7 @@ fn indent(a: Args) -> Result<Value, FunctionError> {
 }
 
 fn strrev(a: Args) -> Result<Value, FunctionError> {
-    Ok(Value::string(
-        a.str(0).graphemes(true).rev().collect::<String>(),
-    ))
+    Ok(Value::string(a.str(0).graphemes(true).rev().collect::<String>()))
 }
 
 fn slugify_fn(a: Args) -> Result<Value, FunctionError> {
@@ -515,90 +428,39 @@ mod tests {
     #[test]
     fn case_functions() {
         assert_eq!(ok("lower", vec![s("HeLLo ÜBER")]), s("hello über"));
-        assert_eq!(
-            ok("upper", vec![s("straße")]),
-            s("STRAßE"),
-            "Go's simple case mapping"
-        );
-        assert_eq!(
-            ok("lower", vec![s("ΟΔΟΣ")]),
-            s("οδοσ"),
-            "no final-sigma context, like Go"
-        );
+        assert_eq!(ok("upper", vec![s("straße")]), s("STRAßE"), "Go's simple case mapping");
+        assert_eq!(ok("lower", vec![s("ΟΔΟΣ")]), s("οδοσ"), "no final-sigma context, like Go");
         assert_eq!(ok("lower", vec![s("İ")]), s("i"));
         assert_eq!(ok("title", vec![s("hello world")]), s("Hello World"));
-        assert_eq!(
-            ok("title", vec![s("o'neil-smith my_var")]),
-            s("O'Neil-Smith My_var")
-        );
+        assert_eq!(ok("title", vec![s("o'neil-smith my_var")]), s("O'Neil-Smith My_var"));
         assert_eq!(ok("title", vec![s("élan vital")]), s("Élan Vital"));
     }
 
     #[test]
     fn replace_plain_and_regex() {
-        assert_eq!(
-            ok("replace", vec![s("1 + 2 + 3"), s("+"), s("-")]),
-            s("1 - 2 - 3")
-        );
-        assert_eq!(
-            ok(
-                "replace",
-                vec![s("hello world"), s("/w.*d/"), s("everybody")]
-            ),
-            s("hello everybody")
-        );
-        assert_eq!(
-            ok(
-                "replace",
-                vec![s("acme-prod"), s("/^(\\w+)-(\\w+)$/"), s("$2.$1")]
-            ),
-            s("prod.acme")
-        );
-        assert_eq!(
-            ok(
-                "replace",
-                vec![s("k=v"), s("/(?P<k>\\w)=(?P<v>\\w)/"), s("${v}=${k}")]
-            ),
-            s("v=k")
-        );
-        assert_eq!(
-            ok("replace", vec![s("a/b"), s("/"), s("_")]),
-            s("a_b"),
-            "a lone slash is literal"
-        );
+        assert_eq!(ok("replace", vec![s("1 + 2 + 3"), s("+"), s("-")]), s("1 - 2 - 3"));
+        assert_eq!(ok("replace", vec![s("hello world"), s("/w.*d/"), s("everybody")]), s("hello everybody"));
+        assert_eq!(ok("replace", vec![s("acme-prod"), s("/^(\\w+)-(\\w+)$/"), s("$2.$1")]), s("prod.acme"));
+        assert_eq!(ok("replace", vec![s("k=v"), s("/(?P<k>\\w)=(?P<v>\\w)/"), s("${v}=${k}")]), s("v=k"));
+        assert_eq!(ok("replace", vec![s("a/b"), s("/"), s("_")]), s("a_b"), "a lone slash is literal");
         assert_eq!(ok("replace", vec![s("ab"), s(""), s("-")]), s("-a-b-"));
         let e = err("replace", vec![s("x"), s("/(/"), s("y")]);
-        assert!(
-            e.starts_with("replace: invalid regular expression pattern: "),
-            "{e}"
-        );
+        assert!(e.starts_with("replace: invalid regular expression pattern: "), "{e}");
     }
 
     #[test]
     fn join_and_split() {
-        assert_eq!(
-            ok("join", vec![s(", "), sl(&["foo", "bar", "baz"])]),
-            s("foo, bar, baz")
-        );
-        assert_eq!(
-            ok("join", vec![s(","), sl(&["a"]), sl(&[]), sl(&["b", "c"])]),
-            s("a,b,c")
-        );
+        assert_eq!(ok("join", vec![s(", "), sl(&["foo", "bar", "baz"])]), s("foo, bar, baz"));
+        assert_eq!(ok("join", vec![s(","), sl(&["a"]), sl(&[]), sl(&["b", "c"])]), s("a,b,c"));
         assert_eq!(ok("join", vec![s(","), sl(&[])]), s(""));
         let e = err("join", vec![s(","), l(vec![s("a"), Value::Null])]);
         assert_eq!(e, "join: element 1 is null; cannot concatenate null values");
-        assert_eq!(
-            ok("split", vec![s(","), s("foo,bar,baz")]),
-            sl(&["foo", "bar", "baz"])
-        );
+        assert_eq!(ok("split", vec![s(","), s("foo,bar,baz")]), sl(&["foo", "bar", "baz"]));
         assert_eq!(ok("split", vec![s(","), s("foo")]), sl(&["foo"]));
         assert_eq!(ok("split", vec![s(","), s("")]), sl(&[""]));
         assert_eq!(ok("split", vec![s(""), s("abc")]), sl(&["a", "b", "c"]));
         assert_eq!(ok("split", vec![s(""), s("")]), sl(&[]));
-        assert_eq!(
-            ok("split", vec![s(","), s("a,,b,")]),
-            sl(&["a", "", "b", ""])
-        );
+        assert_eq!(ok("split", vec![s(","), s("a,,b,")]), sl(&["a", "", "b", ""]));
     }
 
     #[test]
@@ -606,19 +468,9 @@ mod tests {
         assert_eq!(ok("trim", vec![s("?!hello?!"), s("!?")]), s("hello"));
         assert_eq!(ok("trim", vec![s("foobar"), s("far")]), s("oob"));
         assert_eq!(ok("trimspace", vec![s("  hello\n\t")]), s("hello"));
-        assert_eq!(
-            ok("trimprefix", vec![s("helloworld"), s("hello")]),
-            s("world")
-        );
-        assert_eq!(
-            ok("trimprefix", vec![s("hellohello"), s("hello")]),
-            s("hello"),
-            "only once"
-        );
-        assert_eq!(
-            ok("trimsuffix", vec![s("helloworld"), s("world")]),
-            s("hello")
-        );
+        assert_eq!(ok("trimprefix", vec![s("helloworld"), s("hello")]), s("world"));
+        assert_eq!(ok("trimprefix", vec![s("hellohello"), s("hello")]), s("hello"), "only once");
+        assert_eq!(ok("trimsuffix", vec![s("helloworld"), s("world")]), s("hello"));
         assert_eq!(ok("trimsuffix", vec![s("hello"), s("x")]), s("hello"));
         assert_eq!(ok("chomp", vec![s("hello\n\n")]), s("hello"));
         assert_eq!(ok("chomp", vec![s("hello\r\n")]), s("hello"));
@@ -631,24 +483,12 @@ mod tests {
         assert_eq!(sub("hello world", 1, 4), s("ello"));
         assert_eq!(sub("🤔🤷", 0, 1), s("🤔"));
         assert_eq!(sub("hello world", -5, -1), s("world"));
-        assert_eq!(
-            sub("hello world", 6, 100),
-            s("world"),
-            "beyond the end is clipped"
-        );
+        assert_eq!(sub("hello world", 6, 100), s("world"), "beyond the end is clipped");
         assert_eq!(sub("hello", 10, 2), s(""), "offset past the end");
-        assert_eq!(
-            sub("hello", -10, 2),
-            s("he"),
-            "offset before the start clamps to 0"
-        );
+        assert_eq!(sub("hello", -10, 2), s("he"), "offset before the start clamps to 0");
         assert_eq!(sub("hello", 2, 0), s(""));
         assert_eq!(sub("hello", 0, -1), s("hello"));
-        assert_eq!(
-            sub("e\u{301}tude", 0, 1),
-            s("e\u{301}"),
-            "grapheme clusters stay whole"
-        );
+        assert_eq!(sub("e\u{301}tude", 0, 1), s("e\u{301}"), "grapheme clusters stay whole");
         assert_eq!(sub("💃🏿x", 1, 1), s("x"));
         let e = err("substr", vec![s("hello"), n(1.5), n(1.0)]);
         assert_eq!(e, "substr: argument 2 must be a whole number, got 1.5");
@@ -656,37 +496,19 @@ mod tests {
 
     #[test]
     fn regex_shapes() {
+        assert_eq!(ok("regex", vec![s("[a-z]+"), s("53453453.345345aaabbbccc23454")]), s("aaabbbccc"));
         assert_eq!(
-            ok(
-                "regex",
-                vec![s("[a-z]+"), s("53453453.345345aaabbbccc23454")]
-            ),
-            s("aaabbbccc")
-        );
-        assert_eq!(
-            ok(
-                "regex",
-                vec![s("(\\d\\d\\d\\d)-(\\d\\d)-(\\d\\d)"), s("2019-02-01")]
-            ),
+            ok("regex", vec![s("(\\d\\d\\d\\d)-(\\d\\d)-(\\d\\d)"), s("2019-02-01")]),
             sl(&["2019", "02", "01"])
         );
         assert_eq!(
             ok(
                 "regex",
-                vec![
-                    s("^(?:(?P<scheme>[^:/?#]+):)?(?://(?P<authority>[^/?#]*))?"),
-                    s("https://terraform.io/docs/")
-                ]
+                vec![s("^(?:(?P<scheme>[^:/?#]+):)?(?://(?P<authority>[^/?#]*))?"), s("https://terraform.io/docs/")]
             ),
-            m(vec![
-                ("authority", s("terraform.io")),
-                ("scheme", s("https"))
-            ])
+            m(vec![("authority", s("terraform.io")), ("scheme", s("https"))])
         );
-        assert_eq!(
-            ok("regex", vec![s("(a)|(b)"), s("b")]),
-            l(vec![Value::Null, s("b")])
-        );
+        assert_eq!(ok("regex", vec![s("(a)|(b)"), s("b")]), l(vec![Value::Null, s("b")]));
         assert_eq!(
             err("regex", vec![s("[a-z]+"), s("123")]),
             "regex: pattern did not match any part of the given string"
@@ -695,15 +517,9 @@ mod tests {
             err("regex", vec![s("(?P<x>a)(b)"), s("ab")]),
             "regex: pattern cannot mix named and unnamed capture groups"
         );
-        assert_eq!(
-            ok("regexall", vec![s("[a-z]+"), s("1234abcd5678efgh9")]),
-            sl(&["abcd", "efgh"])
-        );
+        assert_eq!(ok("regexall", vec![s("[a-z]+"), s("1234abcd5678efgh9")]), sl(&["abcd", "efgh"]));
         assert_eq!(ok("regexall", vec![s("[a-z]+"), s("123")]), sl(&[]));
-        assert_eq!(
-            ok("regexall", vec![s("(\\w)=(\\d)"), s("a=1 b=2")]),
-            l(vec![sl(&["a", "1"]), sl(&["b", "2"])])
-        );
+        assert_eq!(ok("regexall", vec![s("(\\w)=(\\d)"), s("a=1 b=2")]), l(vec![sl(&["a", "1"]), sl(&["b", "2"])]));
     }
 
     #[test]
@@ -717,51 +533,27 @@ mod tests {
         assert_eq!(a(r"[]a]"), r"[\]a]", "a leading ] is literal, as in Go");
         assert_eq!(a(r"[[:alpha:]\d]"), "[[:alpha:]0-9]");
         assert_eq!(a(r"[a[]"), r"[a\[]");
-        assert_eq!(
-            ok("regex", vec![s(r"\d+"), s("x\u{661}\u{662}42")]),
-            s("42")
-        );
+        assert_eq!(ok("regex", vec![s(r"\d+"), s("x\u{661}\u{662}42")]), s("42"));
         assert_eq!(ok("regex", vec![s(r"[\w.]+"), s("été-a.b")]), s("t"));
-        assert_eq!(
-            ok("replace", vec![s("a b\u{a0}c"), s(r"/\s/"), s("_")]),
-            s("a_b\u{a0}c")
-        );
-        assert_eq!(
-            ok("regexall", vec![s(r"\bgo\b"), s("go gopher go")]),
-            sl(&["go", "go"])
-        );
+        assert_eq!(ok("replace", vec![s("a b\u{a0}c"), s(r"/\s/"), s("_")]), s("a_b\u{a0}c"));
+        assert_eq!(ok("regexall", vec![s(r"\bgo\b"), s("go gopher go")]), sl(&["go", "go"]));
     }
 
     #[test]
     fn predicates() {
-        assert_eq!(
-            ok("startswith", vec![s("hello world"), s("hello")]),
-            b(true)
-        );
-        assert_eq!(
-            ok("startswith", vec![s("hello world"), s("world")]),
-            b(false)
-        );
+        assert_eq!(ok("startswith", vec![s("hello world"), s("hello")]), b(true));
+        assert_eq!(ok("startswith", vec![s("hello world"), s("world")]), b(false));
         assert_eq!(ok("startswith", vec![s("x"), s("")]), b(true));
         assert_eq!(ok("endswith", vec![s("hello world"), s("world")]), b(true));
         assert_eq!(ok("strcontains", vec![s("hello world"), s("o w")]), b(true));
-        assert_eq!(
-            ok("strcontains", vec![s("hello world"), s("banana")]),
-            b(false)
-        );
+        assert_eq!(ok("strcontains", vec![s("hello world"), s("banana")]), b(false));
     }
 
     #[test]
     fn indent_and_strrev() {
-        assert_eq!(
-            ok("indent", vec![n(2.0), s("[\n  foo,\n]")]),
-            s("[\n    foo,\n  ]")
-        );
+        assert_eq!(ok("indent", vec![n(2.0), s("[\n  foo,\n]")]), s("[\n    foo,\n  ]"));
         assert_eq!(ok("indent", vec![n(4.0), s("one line")]), s("one line"));
-        assert_eq!(
-            err("indent", vec![n(-1.0), s("x")]),
-            "indent: argument 1 must not be negative"
-        );
+        assert_eq!(err("indent", vec![n(-1.0), s("x")]), "indent: argument 1 must not be negative");
         assert_eq!(ok("strrev", vec![s("hello")]), s("olleh"));
         assert_eq!(ok("strrev", vec![s("a☃💃🏿")]), s("💃🏿☃a"));
     }
@@ -778,11 +570,7 @@ mod tests {
         assert_eq!(slug("日本"), s(""));
         assert_eq!(slug("Tenant_42.prod"), s("tenant-42-prod"));
         let long = format!("{}-{}", "a".repeat(62), "bbbb");
-        assert_eq!(
-            slug(&long),
-            s(&"a".repeat(62)),
-            "no trailing dash after truncation"
-        );
+        assert_eq!(slug(&long), s(&"a".repeat(62)), "no trailing dash after truncation");
         assert_eq!(slug(&"x".repeat(100)), s(&"x".repeat(63)));
     }
 }

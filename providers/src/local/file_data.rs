@@ -8,9 +8,7 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use md5::Md5;
 use sha2::{Digest, Sha256, Sha512};
-use tenantform_engine::provider::{
-    AttributeSchema, DataSourceType, OpContext, ProviderError, Schema,
-};
+use tenantform_engine::provider::{AttributeSchema, DataSourceType, OpContext, ProviderError, Schema};
 use tenantform_engine::types::Type;
 use tenantform_engine::value::Value;
 
@@ -47,10 +45,7 @@ impl DataSourceType for LocalFile {
         let bytes = match tokio::fs::read(&path).await {
             Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(ProviderError::not_found(format!(
-                    "no file at {}",
-                    path.display()
-                )))
+                return Err(ProviderError::not_found(format!("no file at {}", path.display())))
             }
             Err(e) => return Err(io_err(format!("cannot read {}", path.display()), e)),
         };
@@ -62,15 +57,9 @@ impl DataSourceType for LocalFile {
             ("content_base64", Value::string(STANDARD.encode(&bytes))),
             ("content_md5", Value::string(hex(&Md5::digest(&bytes)))),
             ("content_sha256", Value::string(hex(&sha256))),
-            (
-                "content_base64sha256",
-                Value::string(STANDARD.encode(sha256)),
-            ),
+            ("content_base64sha256", Value::string(STANDARD.encode(sha256))),
             ("content_sha512", Value::string(hex(&sha512))),
-            (
-                "content_base64sha512",
-                Value::string(STANDARD.encode(sha512)),
-            ),
+            ("content_base64sha512", Value::string(STANDARD.encode(sha512))),
             ("id", Value::string(hex(&sha256))),
         ]))
     }
@@ -86,30 +75,18 @@ mod tests {
         let f = dir.path().join("motd.txt");
         std::fs::write(&f, "abc").unwrap();
         let v = LocalFile
-            .read(
-                &Value::map([("filename", Value::string(f.to_string_lossy()))]),
-                &OpContext::default(),
-            )
+            .read(&Value::map([("filename", Value::string(f.to_string_lossy()))]), &OpContext::default())
             .await
             .unwrap();
         let get = |k: &str| v.get(k).and_then(Value::as_str).unwrap().to_string();
         assert_eq!(get("content"), "abc");
         assert_eq!(get("content_base64"), "YWJj");
         assert_eq!(get("content_md5"), "900150983cd24fb0d6963f7d28e17f72");
-        assert_eq!(
-            get("content_sha256"),
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-        );
-        assert_eq!(
-            get("content_base64sha256"),
-            "ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0="
-        );
+        assert_eq!(get("content_sha256"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        assert_eq!(get("content_base64sha256"), "ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0=");
         assert!(get("content_sha512").starts_with("ddaf35a193617aba"));
         let e = LocalFile
-            .read(
-                &Value::map([("filename", Value::string("/nonexistent/x"))]),
-                &OpContext::default(),
-            )
+            .read(&Value::map([("filename", Value::string("/nonexistent/x"))]), &OpContext::default())
             .await
             .unwrap_err();
         assert_eq!(e.kind, tenantform_engine::provider::ErrorKind::NotFound);

@@ -26,8 +26,8 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use tenantform_engine::provider::{
-    AttributeSchema, ConfigProblem, OpContext, PlanRequest, PlanResponse, ProviderError,
-    ResourceSchema, ResourceType, Schema,
+    AttributeSchema, ConfigProblem, OpContext, PlanRequest, PlanResponse, ProviderError, ResourceSchema, ResourceType,
+    Schema,
 };
 use tenantform_engine::types::Type;
 use tenantform_engine::value::Value;
@@ -47,14 +47,15 @@ pub fn schema() -> ResourceSchema {
         .describe("A local hostname (e.g. acme.localhost) routed by the tenantform router to a local port.")
         .attr(
             "hostname",
-            AttributeSchema::required(Type::String).force_new().describe(
-                "Lowercase host name to route, e.g. \"acme.localhost\" (*.localhost resolves to 127.0.0.1).",
-            ),
+            AttributeSchema::required(Type::String)
+                .force_new()
+                .describe("Lowercase host name to route, e.g. \"acme.localhost\" (*.localhost resolves to 127.0.0.1)."),
         )
         .attr(
             "port",
-            AttributeSchema::required(Type::Number)
-                .describe("Port of the upstream, typically local_service.<name>.port. Changing it updates the route in place."),
+            AttributeSchema::required(Type::Number).describe(
+                "Port of the upstream, typically local_service.<name>.port. Changing it updates the route in place.",
+            ),
         )
         .attr(
             "upstream_host",
@@ -64,11 +65,7 @@ pub fn schema() -> ResourceSchema {
         )
         .attr("url", AttributeSchema::computed(Type::String).describe("http://<hostname>:<router port>"))
         .attr("id", AttributeSchema::computed(Type::String).describe("The hostname."));
-    ResourceSchema {
-        schema,
-        version: 0,
-        import_id: "<hostname>".into(),
-    }
+    ResourceSchema { schema, version: 0, import_id: "<hostname>".into() }
 }
 
 pub struct Hostname {
@@ -79,12 +76,8 @@ pub struct Hostname {
 pub fn check_hostname(h: &str) -> Result<(), String> {
     let ok = normalize_host(h).as_deref() == Some(h)
         && !h.contains('_')
-        && h.split('.').all(|label| {
-            !label.is_empty()
-                && label.len() <= 63
-                && !label.starts_with('-')
-                && !label.ends_with('-')
-        })
+        && h.split('.')
+            .all(|label| !label.is_empty() && label.len() <= 63 && !label.starts_with('-') && !label.ends_with('-'))
         && h.len() <= 253;
     if ok {
         Ok(())
@@ -116,10 +109,7 @@ fn upstream_of(host: &str, port: u16) -> String {
 /// Parses a route line back into (host, port).
 fn parse_upstream(line: &str) -> Option<(String, u16)> {
     let (host, port) = line.trim().rsplit_once(':')?;
-    let host = host
-        .strip_prefix('[')
-        .and_then(|h| h.strip_suffix(']'))
-        .unwrap_or(host);
+    let host = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
     Some((host.to_string(), port.parse().ok()?))
 }
 
@@ -160,10 +150,9 @@ impl Hostname {
         check_hostname(host).map_err(|e| ProviderError::permanent(e).at(path("hostname")))?;
         let port = a.i64("port")?;
         if !(1..=65535).contains(&port) {
-            return Err(ProviderError::permanent(format!(
-                "port must be between 1 and 65535, got {port}"
-            ))
-            .at(path("port")));
+            return Err(
+                ProviderError::permanent(format!("port must be between 1 and 65535, got {port}")).at(path("port"))
+            );
         }
         let upstream_host = a.str_or("upstream_host", DEFAULT_UPSTREAM_HOST)?;
         Ok((host.to_string(), upstream_host.to_string(), port as u16))
@@ -180,31 +169,19 @@ impl Hostname {
 
     fn write_route(&self, host: &str, upstream: &str) -> Result<(), ProviderError> {
         let dir = self.cfg.routes_dir();
-        std::fs::create_dir_all(&dir)
-            .map_err(|e| io_err(format!("cannot create {}", dir.display()), e))?;
+        std::fs::create_dir_all(&dir).map_err(|e| io_err(format!("cannot create {}", dir.display()), e))?;
         let f = self.route_file(host);
         sfs::write_atomic(&f, format!("{upstream}\n").as_bytes(), 0o644)
             .map_err(|e| io_err(format!("cannot write {}", f.display()), e))
     }
 
     async fn probe(&self) -> Probe {
-        match http::get(
-            self.cfg.router_listen,
-            PROBE_HOST,
-            "/",
-            Duration::from_secs(2),
-        )
-        .await
-        {
+        match http::get(self.cfg.router_listen, PROBE_HOST, "/", Duration::from_secs(2)).await {
             Ok(resp) if resp.status == 200 && resp.header(ROUTER_HEADER).is_some() => {
-                let info: serde_json::Value =
-                    serde_json::from_slice(&resp.body).unwrap_or_default();
+                let info: serde_json::Value = serde_json::from_slice(&resp.body).unwrap_or_default();
                 let dir = info["routes_dir"].as_str().unwrap_or_default().to_string();
                 let same = |a: &str, b: &std::path::Path| {
-                    std::fs::canonicalize(a)
-                        .ok()
-                        .zip(std::fs::canonicalize(b).ok())
-                        .is_some_and(|(x, y)| x == y)
+                    std::fs::canonicalize(a).ok().zip(std::fs::canonicalize(b).ok()).is_some_and(|(x, y)| x == y)
                         || std::path::Path::new(a) == b
                 };
                 if same(&dir, &self.cfg.routes_dir()) {
@@ -241,21 +218,17 @@ impl Hostname {
     async fn spawn_router(&self, ctx: &OpContext) -> Result<(), ProviderError> {
         let exe = match std::env::var_os("TENANTFORM_EXE") {
             Some(p) if !p.is_empty() => PathBuf::from(p),
-            _ => std::env::current_exe()
-                .map_err(|e| io_err("cannot find the tenantform executable", e))?,
+            _ => std::env::current_exe().map_err(|e| io_err("cannot find the tenantform executable", e))?,
         };
         let routes = self.cfg.routes_dir();
-        std::fs::create_dir_all(&routes)
-            .map_err(|e| io_err(format!("cannot create {}", routes.display()), e))?;
+        std::fs::create_dir_all(&routes).map_err(|e| io_err(format!("cannot create {}", routes.display()), e))?;
         let log_path = self.log_file();
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(&log_path)
             .map_err(|e| io_err(format!("cannot open {}", log_path.display()), e))?;
-        let log_err = log
-            .try_clone()
-            .map_err(|e| io_err("cannot open the router log", e))?;
+        let log_err = log.try_clone().map_err(|e| io_err("cannot open the router log", e))?;
         let mut cmd = Command::new(&exe);
         cmd.arg("__router")
             .arg("--routes")
@@ -265,12 +238,8 @@ impl Hostname {
             .stdin(Stdio::null())
             .stdout(log)
             .stderr(log_err);
-        let child = process::spawn_detached(&mut cmd).map_err(|e| {
-            io_err(
-                format!("cannot start the router `{} __router`", exe.display()),
-                e,
-            )
-        })?;
+        let child = process::spawn_detached(&mut cmd)
+            .map_err(|e| io_err(format!("cannot start the router `{} __router`", exe.display()), e))?;
         let failed = |summary: String| {
             ProviderError::permanent(summary)
                 .with_detail(format!("last lines of {}:\n{}", log_path.display(), sfs::tail(&log_path, 20)))
@@ -291,13 +260,10 @@ impl Hostname {
                 return Ok(());
             }
             if let Some(status) = child.exit_status() {
-                return Err(failed(format!(
-                    "the hostname router exited ({status}) right after starting"
-                )));
+                return Err(failed(format!("the hostname router exited ({status}) right after starting")));
             }
             if Instant::now() >= deadline {
-                let _ =
-                    process::stop_group(child.pid, child.start_ticks, Duration::from_secs(1)).await;
+                let _ = process::stop_group(child.pid, child.start_ticks, Duration::from_secs(1)).await;
                 return Err(failed(format!(
                     "the hostname router did not answer on {} within 10s",
                     self.cfg.router_listen
@@ -317,10 +283,7 @@ impl Hostname {
     async fn stop_router_if_idle(&self) -> Result<(), ProviderError> {
         let _guard = ROUTER_LOCK.lock().await;
         let routes_left = std::fs::read_dir(self.cfg.routes_dir())
-            .map(|d| {
-                d.flatten()
-                    .any(|e| !e.file_name().to_string_lossy().starts_with('.'))
-            })
+            .map(|d| d.flatten().any(|e| !e.file_name().to_string_lossy().starts_with('.')))
             .unwrap_or(false);
         if routes_left {
             return Ok(());
@@ -330,16 +293,13 @@ impl Hostname {
             return Ok(());
         };
         let mut parts = text.split_whitespace();
-        if let (Some(Ok(pid)), Some(Ok(start))) = (
-            parts.next().map(str::parse::<i32>),
-            parts.next().map(str::parse::<u64>),
-        ) {
+        if let (Some(Ok(pid)), Some(Ok(start))) =
+            (parts.next().map(str::parse::<i32>), parts.next().map(str::parse::<u64>))
+        {
             if process::is_alive(pid, start) {
                 process::stop_group(pid, start, Duration::from_secs(5))
                     .await
-                    .map_err(|e| {
-                        io_err(format!("cannot stop the hostname router (pid {pid})"), e)
-                    })?;
+                    .map_err(|e| io_err(format!("cannot stop the hostname router (pid {pid})"), e))?;
             }
         }
         sfs::remove_if_exists(&pid_file).map_err(|e| io_err("cannot remove the router pid file", e))
@@ -352,10 +312,7 @@ impl ResourceType for Hostname {
         let mut problems = Vec::new();
         if let Some(h) = config.get("hostname").and_then(Value::as_str) {
             if let Err(message) = check_hostname(h) {
-                problems.push(ConfigProblem {
-                    path: path("hostname"),
-                    message,
-                });
+                problems.push(ConfigProblem { path: path("hostname"), message });
             }
         }
         if let Some(p) = config.get("port").and_then(Value::as_f64) {
@@ -371,21 +328,14 @@ impl ResourceType for Hostname {
 
     async fn plan(&self, req: PlanRequest) -> Result<PlanResponse, ProviderError> {
         let mut planned = req.proposed;
-        match planned
-            .get("hostname")
-            .and_then(Value::as_str)
-            .map(str::to_string)
-        {
+        match planned.get("hostname").and_then(Value::as_str).map(str::to_string) {
             Some(h) => {
                 diff::set(&mut planned, "id", Value::string(&h));
                 diff::set(&mut planned, "url", Value::string(self.url(&h)));
             }
             None => diff::mark_unknown(&mut planned, &["id", "url"]),
         }
-        Ok(PlanResponse {
-            planned,
-            requires_replace: Vec::new(),
-        })
+        Ok(PlanResponse { planned, requires_replace: Vec::new() })
     }
 
     async fn create(&self, planned: &Value, ctx: &OpContext) -> Result<Value, ProviderError> {
@@ -397,9 +347,7 @@ impl ResourceType for Hostname {
                     "hostname {host:?} is already routed to {existing} ({})",
                     self.route_file(&host).display()
                 ))
-                .with_help(format!(
-                "import it with `tenantform import <address> {host}`, or choose another hostname"
-            )))
+                .with_help(format!("import it with `tenantform import <address> {host}`, or choose another hostname")))
             }
             _ => self.write_route(&host, &upstream)?,
         }
@@ -407,11 +355,7 @@ impl ResourceType for Hostname {
         Ok(self.state(&host, &upstream_host, port))
     }
 
-    async fn read(
-        &self,
-        current: &Value,
-        _ctx: &OpContext,
-    ) -> Result<Option<Value>, ProviderError> {
+    async fn read(&self, current: &Value, _ctx: &OpContext) -> Result<Option<Value>, ProviderError> {
         let host = Attrs::new(current).str("hostname")?.to_string();
         let Some(line) = self.read_route(&host)? else {
             return Ok(None);
@@ -431,12 +375,7 @@ impl ResourceType for Hostname {
         }
     }
 
-    async fn update(
-        &self,
-        _prior: &Value,
-        planned: &Value,
-        ctx: &OpContext,
-    ) -> Result<Value, ProviderError> {
+    async fn update(&self, _prior: &Value, planned: &Value, ctx: &OpContext) -> Result<Value, ProviderError> {
         let (host, upstream_host, port) = self.inputs(planned)?;
         self.write_route(&host, &upstream_of(&upstream_host, port))?;
         self.ensure_router(ctx).await?;
@@ -446,8 +385,7 @@ impl ResourceType for Hostname {
     async fn delete(&self, current: &Value, _ctx: &OpContext) -> Result<(), ProviderError> {
         let host = Attrs::new(current).str("hostname")?.to_string();
         let f = self.route_file(&host);
-        sfs::remove_if_exists(&f)
-            .map_err(|e| io_err(format!("cannot remove {}", f.display()), e))?;
+        sfs::remove_if_exists(&f).map_err(|e| io_err(format!("cannot remove {}", f.display()), e))?;
         self.stop_router_if_idle().await
     }
 
@@ -495,10 +433,7 @@ mod tests {
             ("name", Value::string(name)),
             (
                 "command",
-                Value::List(vec![
-                    Value::string("python3"),
-                    Value::string(root.server_script().to_string_lossy()),
-                ]),
+                Value::List(vec![Value::string("python3"), Value::string(root.server_script().to_string_lossy())]),
             ),
             ("env", Value::map([("GREETING", Value::string(greeting))])),
             ("health_timeout", Value::string("20s")),
@@ -507,9 +442,7 @@ mod tests {
     }
 
     async fn get_via(router: SocketAddr, host: &str) -> (u16, String) {
-        let r = http::get(router, host, "/", Duration::from_secs(5))
-            .await
-            .unwrap();
+        let r = http::get(router, host, "/", Duration::from_secs(5)).await.unwrap();
         (r.status, String::from_utf8_lossy(&r.body).into_owned())
     }
 
@@ -521,9 +454,7 @@ mod tests {
     async fn routes_a_hostname_to_a_real_service_through_an_in_process_router() {
         let root = TestRoot::new();
         let cfg_ = root.cfg();
-        let listener = tokio::net::TcpListener::bind(cfg_.router_listen)
-            .await
-            .unwrap();
+        let listener = tokio::net::TcpListener::bind(cfg_.router_listen).await.unwrap();
         tokio::spawn(super::super::router::serve(cfg_.routes_dir(), listener));
         let r = Hostname::new(cfg_.clone());
         let ctx = OpContext::default();
@@ -531,66 +462,29 @@ mod tests {
         let b = start_service(&root, "acme-api-v2", "hello-v2").await;
 
         let c = cfg("acme.localhost", port_of(&a));
-        let plan = r
-            .plan(PlanRequest {
-                prior: None,
-                config: c.clone(),
-                proposed: c.clone(),
-            })
-            .await
-            .unwrap()
-            .planned;
+        let plan = r.plan(PlanRequest { prior: None, config: c.clone(), proposed: c.clone() }).await.unwrap().planned;
         let s = r.create(&plan, &ctx).await.unwrap();
         assert_eq!(s, plan);
-        assert_eq!(
-            s.get("url"),
-            Some(&Value::string(format!(
-                "http://acme.localhost:{}",
-                cfg_.router_listen.port()
-            )))
-        );
-        let (status, body) = get_via(
-            cfg_.router_listen,
-            &format!("acme.localhost:{}", cfg_.router_listen.port()),
-        )
-        .await;
+        assert_eq!(s.get("url"), Some(&Value::string(format!("http://acme.localhost:{}", cfg_.router_listen.port()))));
+        let (status, body) =
+            get_via(cfg_.router_listen, &format!("acme.localhost:{}", cfg_.router_listen.port())).await;
         assert_eq!(status, 200);
         assert!(body.starts_with("hello-acme acme.localhost:"), "{body}");
         assert_eq!(r.read(&s, &ctx).await.unwrap(), Some(s.clone()));
-        assert!(
-            !r.pid_file().exists(),
-            "the running router was used, none started"
-        );
+        assert!(!r.pid_file().exists(), "the running router was used, none started");
 
         // Port change: in place.
-        let u = r
-            .update(&s, &cfg("acme.localhost", port_of(&b)), &ctx)
-            .await
-            .unwrap();
-        assert_eq!(
-            get_via(cfg_.router_listen, "acme.localhost")
-                .await
-                .1
-                .split(' ')
-                .next(),
-            Some("hello-v2")
-        );
+        let u = r.update(&s, &cfg("acme.localhost", port_of(&b)), &ctx).await.unwrap();
+        assert_eq!(get_via(cfg_.router_listen, "acme.localhost").await.1.split(' ').next(), Some("hello-v2"));
         assert_eq!(r.read(&u, &ctx).await.unwrap(), Some(u.clone()));
 
         // Drift: the route file was edited by hand.
-        std::fs::write(
-            r.route_file("acme.localhost"),
-            format!("127.0.0.1:{}\n", port_of(&a)),
-        )
-        .unwrap();
+        std::fs::write(r.route_file("acme.localhost"), format!("127.0.0.1:{}\n", port_of(&a))).unwrap();
         let drifted = r.read(&u, &ctx).await.unwrap().unwrap();
         assert_eq!(port_of(&drifted), port_of(&a));
 
         assert_eq!(r.import("acme.localhost", &ctx).await.unwrap(), drifted);
-        assert_eq!(
-            r.import("nope.localhost", &ctx).await.unwrap_err().kind,
-            ErrorKind::NotFound
-        );
+        assert_eq!(r.import("nope.localhost", &ctx).await.unwrap_err().kind, ErrorKind::NotFound);
 
         // Another stack claiming the hostname for another upstream is refused.
         let e = r.create(&cfg("acme.localhost", 1), &ctx).await.unwrap_err();
@@ -610,27 +504,18 @@ mod tests {
     async fn foreign_program_on_router_address_is_reported() {
         let root = TestRoot::new();
         let cfg_ = root.cfg();
-        let l = tokio::net::TcpListener::bind(cfg_.router_listen)
-            .await
-            .unwrap();
+        let l = tokio::net::TcpListener::bind(cfg_.router_listen).await.unwrap();
         tokio::spawn(async move {
             use tokio::io::{AsyncReadExt, AsyncWriteExt};
             loop {
                 let (mut s, _) = l.accept().await.unwrap();
                 let mut b = [0u8; 1024];
                 let _ = s.read(&mut b).await;
-                let _ = s
-                    .write_all(
-                        b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi",
-                    )
-                    .await;
+                let _ = s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi").await;
             }
         });
         let r = Hostname::new(cfg_.clone());
-        let e = r
-            .create(&cfg("x.localhost", 9), &OpContext::default())
-            .await
-            .unwrap_err();
+        let e = r.create(&cfg("x.localhost", 9), &OpContext::default()).await.unwrap_err();
         assert!(e.summary.contains("in use by another program"), "{e}");
         assert!(e.help.unwrap().contains("router_listen"));
     }
@@ -640,10 +525,9 @@ mod tests {
     #[test]
     #[ignore = "run as a subprocess by another test"]
     fn router_subprocess() {
-        let (Ok(routes), Ok(listen)) = (
-            std::env::var("TENANTFORM_TEST_ROUTER_ROUTES"),
-            std::env::var("TENANTFORM_TEST_ROUTER_LISTEN"),
-        ) else {
+        let (Ok(routes), Ok(listen)) =
+            (std::env::var("TENANTFORM_TEST_ROUTER_ROUTES"), std::env::var("TENANTFORM_TEST_ROUTER_LISTEN"))
+        else {
             return;
         };
         super::super::router::run_blocking(std::path::Path::new(&routes), &listen).unwrap();
@@ -673,56 +557,30 @@ mod tests {
         let r = Hostname::new(cfg_.clone());
         let ctx = OpContext::default();
         let svc = start_service(&root, "globex", "hello-globex").await;
-        let s = r
-            .create(&cfg("globex.localhost", port_of(&svc)), &ctx)
-            .await
-            .unwrap();
-        let s2 = r
-            .create(&cfg("initech.localhost", port_of(&svc)), &ctx)
-            .await
-            .unwrap();
+        let s = r.create(&cfg("globex.localhost", port_of(&svc)), &ctx).await.unwrap();
+        let s2 = r.create(&cfg("initech.localhost", port_of(&svc)), &ctx).await.unwrap();
         let text = std::fs::read_to_string(r.pid_file()).unwrap();
         let mut parts = text.split_whitespace();
-        let (pid, start): (i32, u64) = (
-            parts.next().unwrap().parse().unwrap(),
-            parts.next().unwrap().parse().unwrap(),
-        );
+        let (pid, start): (i32, u64) = (parts.next().unwrap().parse().unwrap(), parts.next().unwrap().parse().unwrap());
         assert!(process::is_alive(pid, start));
         let (status, body) = get_via(cfg_.router_listen, "globex.localhost").await;
         assert_eq!(status, 200);
-        assert!(
-            body.starts_with("hello-globex globex.localhost fwd=globex.localhost"),
-            "{body}"
-        );
+        assert!(body.starts_with("hello-globex globex.localhost fwd=globex.localhost"), "{body}");
         assert_eq!(r.read(&s, &ctx).await.unwrap(), Some(s.clone()));
 
         // The router dies (e.g. a reboot): read reports the hostname gone; create restores it.
-        process::stop_group(pid, start, Duration::from_secs(5))
-            .await
-            .unwrap();
+        process::stop_group(pid, start, Duration::from_secs(5)).await.unwrap();
         assert_eq!(r.read(&s, &ctx).await.unwrap(), None);
-        let s = r
-            .create(&cfg("globex.localhost", port_of(&svc)), &ctx)
-            .await
-            .unwrap();
+        let s = r.create(&cfg("globex.localhost", port_of(&svc)), &ctx).await.unwrap();
         assert_eq!(get_via(cfg_.router_listen, "globex.localhost").await.0, 200);
         let text = std::fs::read_to_string(r.pid_file()).unwrap();
         let mut parts = text.split_whitespace();
-        let (pid, start): (i32, u64) = (
-            parts.next().unwrap().parse().unwrap(),
-            parts.next().unwrap().parse().unwrap(),
-        );
+        let (pid, start): (i32, u64) = (parts.next().unwrap().parse().unwrap(), parts.next().unwrap().parse().unwrap());
 
         r.delete(&s, &ctx).await.unwrap();
-        assert!(
-            process::is_alive(pid, start),
-            "a route is left: the router keeps running"
-        );
+        assert!(process::is_alive(pid, start), "a route is left: the router keeps running");
         r.delete(&s2, &ctx).await.unwrap();
-        assert!(
-            !process::is_alive(pid, start),
-            "the last route is gone: the router stopped"
-        );
+        assert!(!process::is_alive(pid, start), "the last route is gone: the router stopped");
         assert!(!r.pid_file().exists());
     }
 }

@@ -23,29 +23,16 @@ pub struct Response {
 impl Response {
     /// The first header with this name (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 }
 
 /// Sends `GET <path>` with the given `Host` header to `addr` and reads the response until the
 /// server closes the connection (or `timeout` passes: `TimedOut`).
-pub async fn get(
-    addr: SocketAddr,
-    host: &str,
-    path: &str,
-    timeout: Duration,
-) -> io::Result<Response> {
+pub async fn get(addr: SocketAddr, host: &str, path: &str, timeout: Duration) -> io::Result<Response> {
     tokio::time::timeout(timeout, get_inner(addr, host, path))
         .await
-        .map_err(|_| {
-            io::Error::new(
-                io::ErrorKind::TimedOut,
-                format!("no answer within {timeout:?}"),
-            )
-        })?
+        .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, format!("no answer within {timeout:?}")))?
 }
 
 async fn get_inner(addr: SocketAddr, host: &str, path: &str) -> io::Result<Response> {
@@ -67,19 +54,14 @@ async fn get_inner(addr: SocketAddr, host: &str, path: &str) -> io::Result<Respo
         }
         // Enough for a status check once the head and a declared body are in.
         if let Some(resp) = parse(&buf) {
-            let want = resp
-                .header("content-length")
-                .and_then(|v| v.trim().parse::<usize>().ok());
+            let want = resp.header("content-length").and_then(|v| v.trim().parse::<usize>().ok());
             if want.is_some_and(|w| resp.body.len() >= w) {
                 return Ok(resp);
             }
         }
     }
     parse(&buf).ok_or_else(|| {
-        io::Error::new(
-            io::ErrorKind::InvalidData,
-            "the answer is not an HTTP response (or it is truncated)",
-        )
+        io::Error::new(io::ErrorKind::InvalidData, "the answer is not an HTTP response (or it is truncated)")
     })
 }
 
@@ -93,15 +75,9 @@ fn parse(buf: &[u8]) -> Option<Response> {
         return None;
     }
     let status = parts.next()?.parse().ok()?;
-    let headers = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
-        .collect();
-    Some(Response {
-        status,
-        headers,
-        body: buf[end + 4..].to_vec(),
-    })
+    let headers =
+        lines.filter_map(|l| l.split_once(':')).map(|(k, v)| (k.trim().to_string(), v.trim().to_string())).collect();
+    Some(Response { status, headers, body: buf[end + 4..].to_vec() })
 }
 
 #[cfg(test)]
@@ -110,8 +86,7 @@ mod tests {
 
     #[test]
     fn parses_responses() {
-        let r =
-            parse(b"HTTP/1.1 302 Found\r\nLocation: /x\r\nContent-Length: 2\r\n\r\nok").unwrap();
+        let r = parse(b"HTTP/1.1 302 Found\r\nLocation: /x\r\nContent-Length: 2\r\n\r\nok").unwrap();
         assert_eq!(r.status, 302);
         assert_eq!(r.header("location"), Some("/x"));
         assert_eq!(r.body, b"ok");
@@ -123,9 +98,7 @@ mod tests {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = l.local_addr().unwrap();
         drop(l);
-        let e = get(addr, "x", "/", Duration::from_secs(2))
-            .await
-            .unwrap_err();
+        let e = get(addr, "x", "/", Duration::from_secs(2)).await.unwrap_err();
         assert_eq!(e.kind(), io::ErrorKind::ConnectionRefused);
     }
 }

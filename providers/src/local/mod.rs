@@ -23,8 +23,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use tenantform_engine::provider::{
-    AttributeSchema, ConfiguredProvider, DataSourceType, Provider, ProviderError, ProviderSchema,
-    ResourceType, Schema,
+    AttributeSchema, ConfiguredProvider, DataSourceType, Provider, ProviderError, ProviderSchema, ResourceType, Schema,
 };
 use tenantform_engine::types::Type;
 use tenantform_engine::value::Value;
@@ -62,15 +61,9 @@ pub struct LocalConfig {
 
 impl LocalConfig {
     /// Builds a configuration; a relative `root` is resolved against the working directory.
-    pub fn new(
-        root: impl AsRef<Path>,
-        router_listen: SocketAddr,
-    ) -> Result<LocalConfig, ProviderError> {
+    pub fn new(root: impl AsRef<Path>, router_listen: SocketAddr) -> Result<LocalConfig, ProviderError> {
         let root = absolute(root.as_ref())?;
-        Ok(LocalConfig {
-            root,
-            router_listen,
-        })
+        Ok(LocalConfig { root, router_listen })
     }
 
     pub fn databases_dir(&self) -> PathBuf {
@@ -100,9 +93,9 @@ pub fn absolute(p: &Path) -> Result<PathBuf, ProviderError> {
 /// Turns an I/O error into a provider error naming what was being done.
 pub(crate) fn io_err(what: impl std::fmt::Display, e: std::io::Error) -> ProviderError {
     let kind = match e.kind() {
-        std::io::ErrorKind::Interrupted
-        | std::io::ErrorKind::WouldBlock
-        | std::io::ErrorKind::TimedOut => tenantform_engine::provider::ErrorKind::Transient,
+        std::io::ErrorKind::Interrupted | std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut => {
+            tenantform_engine::provider::ErrorKind::Transient
+        }
         _ => tenantform_engine::provider::ErrorKind::Permanent,
     };
     ProviderError::new(kind, format!("{what}: {e}"))
@@ -111,13 +104,8 @@ pub(crate) fn io_err(what: impl std::fmt::Display, e: std::io::Error) -> Provide
 /// Object names (`name` of databases, secrets and services) become file names: letters,
 /// digits, `_`, `-` and `.`, starting with a letter or digit, at most 128 characters.
 pub fn check_name(name: &str) -> Result<(), String> {
-    let ok_start = name
-        .chars()
-        .next()
-        .is_some_and(|c| c.is_ascii_alphanumeric());
-    let ok_chars = name
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+    let ok_start = name.chars().next().is_some_and(|c| c.is_ascii_alphanumeric());
+    let ok_chars = name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
     if name.is_empty() || name.len() > 128 || !ok_start || !ok_chars {
         return Err(format!(
             "invalid name {name:?}: use letters, digits, `_`, `-` and `.`, starting with a letter or digit (at most 128 characters)"
@@ -127,17 +115,11 @@ pub fn check_name(name: &str) -> Result<(), String> {
 }
 
 /// A `validate` check of a name attribute (skipped while unknown).
-pub(crate) fn validate_name_attr(
-    config: &Value,
-    attr: &str,
-) -> Vec<tenantform_engine::provider::ConfigProblem> {
+pub(crate) fn validate_name_attr(config: &Value, attr: &str) -> Vec<tenantform_engine::provider::ConfigProblem> {
     match config.get(attr).and_then(Value::as_str) {
         Some(n) => check_name(n)
             .err()
-            .map(|message| tenantform_engine::provider::ConfigProblem {
-                path: path(attr),
-                message,
-            })
+            .map(|message| tenantform_engine::provider::ConfigProblem { path: path(attr), message })
             .into_iter()
             .collect(),
         None => Vec::new(),
@@ -174,26 +156,16 @@ impl Provider for LocalProvider {
                      Default \"127.0.0.1:8080\".",
                 ),
             );
-        let mut s = ProviderSchema {
-            config,
-            ..Default::default()
-        };
-        s.resources
-            .insert("local_sqlite_database".into(), sqlite_database::schema());
+        let mut s = ProviderSchema { config, ..Default::default() };
+        s.resources.insert("local_sqlite_database".into(), sqlite_database::schema());
         s.resources.insert("local_secret".into(), secret::schema());
-        s.resources
-            .insert("local_service".into(), service::schema());
-        s.resources
-            .insert("local_hostname".into(), hostname::schema());
-        s.data_sources
-            .insert("local_file".into(), file_data::schema());
+        s.resources.insert("local_service".into(), service::schema());
+        s.resources.insert("local_hostname".into(), hostname::schema());
+        s.data_sources.insert("local_file".into(), file_data::schema());
         s
     }
 
-    async fn configure(
-        &self,
-        config: &Value,
-    ) -> Result<Arc<dyn ConfiguredProvider>, ProviderError> {
+    async fn configure(&self, config: &Value) -> Result<Arc<dyn ConfiguredProvider>, ProviderError> {
         let a = Attrs::new(config);
         let root = a.str_or("root", DEFAULT_ROOT)?;
         if root.is_empty() {
@@ -201,15 +173,11 @@ impl Provider for LocalProvider {
         }
         let listen = a.str_or("router_listen", DEFAULT_ROUTER_LISTEN)?;
         let router_listen: SocketAddr = listen.parse().map_err(|_| {
-            ProviderError::permanent(format!(
-                "`router_listen` must be an ip:port address, got {listen:?}"
-            ))
-            .with_help("for example \"127.0.0.1:8080\"")
-            .at(path("router_listen"))
+            ProviderError::permanent(format!("`router_listen` must be an ip:port address, got {listen:?}"))
+                .with_help("for example \"127.0.0.1:8080\"")
+                .at(path("router_listen"))
         })?;
-        Ok(Arc::new(ConfiguredLocal {
-            cfg: Arc::new(LocalConfig::new(root, router_listen)?),
-        }))
+        Ok(Arc::new(ConfiguredLocal { cfg: Arc::new(LocalConfig::new(root, router_listen)?) }))
     }
 }
 
@@ -250,27 +218,14 @@ mod tests {
 
     #[tokio::test]
     async fn configure_resolves_root_and_checks_listen() {
-        let p = LocalProvider
-            .configure(&Value::map([
-                ("root", Value::Null),
-                ("router_listen", Value::Null),
-            ]))
-            .await;
+        let p = LocalProvider.configure(&Value::map([("root", Value::Null), ("router_listen", Value::Null)])).await;
         assert!(p.is_ok());
-        let e = LocalProvider
-            .configure(&Value::map([("router_listen", Value::string("localhost"))]))
-            .await
-            .err()
-            .unwrap();
+        let e =
+            LocalProvider.configure(&Value::map([("router_listen", Value::string("localhost"))])).await.err().unwrap();
         assert!(e.summary.contains("ip:port"), "{e}");
         let cfg = LocalConfig::new("rel/dir", DEFAULT_ROUTER_LISTEN.parse().unwrap()).unwrap();
         assert!(cfg.root.is_absolute() && cfg.root.ends_with("rel/dir"));
-        for t in [
-            "local_sqlite_database",
-            "local_secret",
-            "local_service",
-            "local_hostname",
-        ] {
+        for t in ["local_sqlite_database", "local_secret", "local_service", "local_hostname"] {
             assert!(p.as_ref().unwrap().resource(t).is_some(), "{t}");
         }
         assert!(p.unwrap().data_source("local_file").is_some());

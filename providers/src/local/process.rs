@@ -63,9 +63,7 @@ pub fn group_members(pgid: i32, min_start_ticks: u64) -> Vec<i32> {
     };
     dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
         .filter(|pid| {
-            proc_stat(*pid).is_some_and(|s| {
-                s.is_running() && s.pgrp == pgid && s.start_ticks >= min_start_ticks
-            })
+            proc_stat(*pid).is_some_and(|s| s.is_running() && s.pgrp == pgid && s.start_ticks >= min_start_ticks)
         })
         .collect()
 }
@@ -73,10 +71,7 @@ pub fn group_members(pgid: i32, min_start_ticks: u64) -> Vec<i32> {
 /// Sends `sig` to process group `pgid`; a group that no longer exists is success.
 pub fn signal_group(pgid: i32, sig: Signal) -> io::Result<()> {
     let Some(pid) = Pid::from_raw(pgid) else {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            format!("invalid process group {pgid}"),
-        ));
+        return Err(io::Error::new(io::ErrorKind::InvalidInput, format!("invalid process group {pgid}")));
     };
     match kill_process_group(pid, sig) {
         Ok(()) => Ok(()),
@@ -111,9 +106,7 @@ pub async fn stop_group(pid: i32, start_ticks: u64, grace: Duration) -> io::Resu
     if wait_until(Duration::from_secs(5), || !alive()).await {
         return Ok(Stopped::Killed);
     }
-    Err(io::Error::other(format!(
-        "process group {pid} is still running after SIGKILL"
-    )))
+    Err(io::Error::other(format!("process group {pid} is still running after SIGKILL")))
 }
 
 /// Polls `done` every 25 ms until it holds or `limit` passes; returns whether it held.
@@ -156,18 +149,12 @@ pub fn spawn_detached(cmd: &mut Command) -> io::Result<Spawned> {
     let start_ticks = proc_stat(pid).map(|s| s.start_ticks).unwrap_or(0);
     let exit = Arc::new(Mutex::new(None));
     let slot = exit.clone();
-    std::thread::Builder::new()
-        .name(format!("tenantform-reap-{pid}"))
-        .spawn(move || {
-            if let Ok(status) = child.wait() {
-                *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(status);
-            }
-        })?;
-    Ok(Spawned {
-        pid,
-        start_ticks,
-        exit,
-    })
+    std::thread::Builder::new().name(format!("tenantform-reap-{pid}")).spawn(move || {
+        if let Ok(status) = child.wait() {
+            *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(status);
+        }
+    })?;
+    Ok(Spawned { pid, start_ticks, exit })
 }
 
 /// Kills a spawned process group with SIGKILL when dropped, unless disarmed. Guards the window
@@ -182,11 +169,7 @@ pub struct KillOnDrop {
 
 impl KillOnDrop {
     pub fn new(s: &Spawned) -> KillOnDrop {
-        KillOnDrop {
-            pid: s.pid,
-            start_ticks: s.start_ticks,
-            armed: true,
-        }
+        KillOnDrop { pid: s.pid, start_ticks: s.start_ticks, armed: true }
     }
 
     /// The process is recorded: keep it running.
@@ -206,9 +189,7 @@ impl Drop for KillOnDrop {
 /// Finds `program` the way a shell would: a name containing `/` is taken relative to `cwd`,
 /// otherwise each directory of `path_var` is searched. The error lists what was searched.
 pub fn find_program(program: &str, path_var: &str, cwd: &Path) -> Result<PathBuf, String> {
-    let is_exec = |p: &Path| {
-        fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-    };
+    let is_exec = |p: &Path| fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0);
     if program.is_empty() {
         return Err("the command is empty".into());
     }
@@ -224,20 +205,13 @@ pub fn find_program(program: &str, path_var: &str, cwd: &Path) -> Result<PathBuf
     }
     let dirs: Vec<&str> = path_var.split(':').collect();
     for d in &dirs {
-        let dir = if d.is_empty() {
-            cwd.to_path_buf()
-        } else {
-            cwd.join(d)
-        };
+        let dir = if d.is_empty() { cwd.to_path_buf() } else { cwd.join(d) };
         let p = dir.join(program);
         if is_exec(&p) {
             return Ok(p);
         }
     }
-    Err(format!(
-        "command `{program}` not found in PATH (searched: {})",
-        dirs.join(", ")
-    ))
+    Err(format!("command `{program}` not found in PATH (searched: {})", dirs.join(", ")))
 }
 
 #[cfg(test)]
@@ -248,14 +222,7 @@ mod tests {
     fn parses_stat_with_odd_command_names() {
         let line = "1234 (my (odd) prog) S 1 1234 1234 0 -1 4194560 100 0 0 0 0 0 0 0 20 0 1 0 98765 1000 10";
         let s = parse_stat(line).unwrap();
-        assert_eq!(
-            s,
-            ProcStat {
-                state: 'S',
-                pgrp: 1234,
-                start_ticks: 98765
-            }
-        );
+        assert_eq!(s, ProcStat { state: 'S', pgrp: 1234, start_ticks: 98765 });
         let me = proc_stat(std::process::id() as i32).unwrap();
         assert!(me.is_running());
         assert!(is_alive(std::process::id() as i32, me.start_ticks));
@@ -268,13 +235,8 @@ mod tests {
         let sh = find_program("sh", "/nonexistent:/bin:/usr/bin", &cwd).unwrap();
         assert!(sh.ends_with("sh"));
         let e = find_program("no-such-prog-xyz", "/a:/b", &cwd).unwrap_err();
-        assert!(
-            e.contains("not found in PATH") && e.contains("/a, /b"),
-            "{e}"
-        );
-        assert!(find_program("./no/such", "", &cwd)
-            .unwrap_err()
-            .contains("does not exist"));
+        assert!(e.contains("not found in PATH") && e.contains("/a, /b"), "{e}");
+        assert!(find_program("./no/such", "", &cwd).unwrap_err().contains("does not exist"));
     }
 
     #[tokio::test]
@@ -282,32 +244,11 @@ mod tests {
         let mut cmd = Command::new("sh");
         cmd.args(["-c", "sleep 30 & sleep 30"]);
         let s = spawn_detached(&mut cmd).unwrap();
-        assert!(
-            wait_until(Duration::from_secs(5), || group_members(
-                s.pid,
-                s.start_ticks
-            )
-            .len()
-                >= 3)
-            .await
-        );
-        assert_eq!(
-            stop_group(s.pid, s.start_ticks, Duration::from_secs(5))
-                .await
-                .unwrap(),
-            Stopped::Terminated
-        );
+        assert!(wait_until(Duration::from_secs(5), || group_members(s.pid, s.start_ticks).len() >= 3).await);
+        assert_eq!(stop_group(s.pid, s.start_ticks, Duration::from_secs(5)).await.unwrap(), Stopped::Terminated);
         assert!(group_members(s.pid, s.start_ticks).is_empty());
-        assert!(
-            wait_until(Duration::from_secs(5), || s.exit_status().is_some()).await,
-            "reaped"
-        );
-        assert_eq!(
-            stop_group(s.pid, s.start_ticks, Duration::from_secs(1))
-                .await
-                .unwrap(),
-            Stopped::AlreadyGone
-        );
+        assert!(wait_until(Duration::from_secs(5), || s.exit_status().is_some()).await, "reaped");
+        assert_eq!(stop_group(s.pid, s.start_ticks, Duration::from_secs(1)).await.unwrap(), Stopped::AlreadyGone);
     }
 
     #[tokio::test]
@@ -318,9 +259,7 @@ mod tests {
         let s = spawn_detached(Command::new("sleep").arg("30")).unwrap();
         KillOnDrop::new(&s).disarm();
         assert!(is_alive(s.pid, s.start_ticks));
-        stop_group(s.pid, s.start_ticks, Duration::from_secs(5))
-            .await
-            .unwrap();
+        stop_group(s.pid, s.start_ticks, Duration::from_secs(5)).await.unwrap();
     }
 
     #[tokio::test]
@@ -329,12 +268,7 @@ mod tests {
         cmd.args(["-c", "trap '' TERM; while true; do sleep 0.05; done"]);
         let s = spawn_detached(&mut cmd).unwrap();
         tokio::time::sleep(Duration::from_millis(200)).await;
-        assert_eq!(
-            stop_group(s.pid, s.start_ticks, Duration::from_millis(300))
-                .await
-                .unwrap(),
-            Stopped::Killed
-        );
+        assert_eq!(stop_group(s.pid, s.start_ticks, Duration::from_millis(300)).await.unwrap(), Stopped::Killed);
         assert!(!is_alive(s.pid, s.start_ticks));
     }
 }

@@ -38,23 +38,13 @@ const MAX_HEAD: usize = 64 * 1024;
 const HEAD_TIMEOUT: Duration = Duration::from_secs(30);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Hop-by-hop headers (RFC 9110 §7.6.1) that a proxy must not forward.
-const HOP_BY_HOP: [&str; 7] = [
-    "connection",
-    "keep-alive",
-    "proxy-connection",
-    "te",
-    "trailer",
-    "upgrade",
-    "proxy-authenticate",
-];
+const HOP_BY_HOP: [&str; 7] =
+    ["connection", "keep-alive", "proxy-connection", "te", "trailer", "upgrade", "proxy-authenticate"];
 
 /// Runs the router on its own runtime until the process is stopped: for
 /// `tenantform __router --routes DIR --listen ADDR`.
 pub fn run_blocking(routes_dir: &Path, listen: &str) -> io::Result<()> {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     let routes_dir = routes_dir.to_path_buf();
     rt.block_on(async move {
         let listener = TcpListener::bind(listen)
@@ -99,20 +89,14 @@ pub fn normalize_host(raw: &str) -> Option<String> {
     let valid = !host.is_empty()
         && !host.starts_with('.')
         && !host.contains("..")
-        && host
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'));
+        && host.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'));
     valid.then_some(host)
 }
 
 /// The upstream of a route, when the route file exists.
 async fn lookup(routes_dir: &Path, host: &str) -> io::Result<Option<String>> {
     match tokio::fs::read_to_string(routes_dir.join(host)).await {
-        Ok(s) => Ok(s
-            .lines()
-            .next()
-            .map(|l| l.trim().to_string())
-            .filter(|l| !l.is_empty())),
+        Ok(s) => Ok(s.lines().next().map(|l| l.trim().to_string()).filter(|l| !l.is_empty())),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(e),
     }
@@ -169,17 +153,12 @@ struct RequestHead {
 
 impl RequestHead {
     fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 }
 
 fn is_token(s: &str) -> bool {
-    !s.is_empty()
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }
 
 fn parse_request_head(head: &[u8]) -> Option<RequestHead> {
@@ -187,11 +166,7 @@ fn parse_request_head(head: &[u8]) -> Option<RequestHead> {
     let mut lines = text.trim_end_matches("\r\n").split("\r\n");
     let mut parts = lines.next()?.split(' ');
     let (method, target, version) = (parts.next()?, parts.next()?, parts.next()?);
-    if parts.next().is_some()
-        || !is_token(method)
-        || target.is_empty()
-        || !version.starts_with("HTTP/1.")
-    {
+    if parts.next().is_some() || !is_token(method) || target.is_empty() || !version.starts_with("HTTP/1.") {
         return None;
     }
     let mut headers = Vec::new();
@@ -202,12 +177,7 @@ fn parse_request_head(head: &[u8]) -> Option<RequestHead> {
         }
         headers.push((k.to_string(), v.trim().to_string()));
     }
-    Some(RequestHead {
-        method: method.into(),
-        target: target.into(),
-        version: version.into(),
-        headers,
-    })
+    Some(RequestHead { method: method.into(), target: target.into(), version: version.into(), headers })
 }
 
 async fn respond<W: AsyncWrite + Unpin>(
@@ -228,12 +198,7 @@ async fn respond<W: AsyncWrite + Unpin>(
     Ok(())
 }
 
-async fn respond_text<W: AsyncWrite + Unpin>(
-    w: &mut W,
-    status: u16,
-    reason: &str,
-    body: &str,
-) -> io::Result<()> {
+async fn respond_text<W: AsyncWrite + Unpin>(w: &mut W, status: u16, reason: &str, body: &str) -> io::Result<()> {
     respond(w, status, reason, "text/plain; charset=utf-8", body).await
 }
 
@@ -264,13 +229,7 @@ async fn handle(mut client: TcpStream, peer: SocketAddr, routes_dir: &Path) -> i
         },
     };
     let Some(req) = parse_request_head(&buf[..end]) else {
-        return respond_text(
-            &mut client,
-            400,
-            "Bad Request",
-            "tenantform router: malformed HTTP request\n",
-        )
-        .await;
+        return respond_text(&mut client, 400, "Bad Request", "tenantform router: malformed HTTP request\n").await;
     };
     let Some(raw_host) = req.header("host").map(str::to_string) else {
         return respond_text(
@@ -306,11 +265,7 @@ async fn handle(mut client: TcpStream, peer: SocketAddr, routes_dir: &Path) -> i
             let list = if known.is_empty() {
                 "  (none)".to_string()
             } else {
-                known
-                    .iter()
-                    .map(|h| format!("  {h}"))
-                    .collect::<Vec<_>>()
-                    .join("\n")
+                known.iter().map(|h| format!("  {h}")).collect::<Vec<_>>().join("\n")
             };
             let body = format!(
                 "tenantform router: no route for host {host:?}.\n\nKnown hosts:\n{list}\n\nRoutes are created by local_hostname resources.\n"
@@ -327,34 +282,19 @@ async fn handle(mut client: TcpStream, peer: SocketAddr, routes_dir: &Path) -> i
             .await
         }
     };
-    let mut upstream =
-        match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(upstream_addr.as_str()))
-            .await
-        {
-            Ok(Ok(s)) => s,
-            Ok(Err(e)) => {
-                return bad_gateway(&mut client, &host, &upstream_addr, &e.to_string()).await
-            }
-            Err(_) => {
-                return bad_gateway(&mut client, &host, &upstream_addr, "connection timed out")
-                    .await
-            }
-        };
+    let mut upstream = match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(upstream_addr.as_str())).await {
+        Ok(Ok(s)) => s,
+        Ok(Err(e)) => return bad_gateway(&mut client, &host, &upstream_addr, &e.to_string()).await,
+        Err(_) => return bad_gateway(&mut client, &host, &upstream_addr, "connection timed out").await,
+    };
     tracing::debug!(%peer, %host, upstream = %upstream_addr, method = %req.method, target = %req.target, "proxying");
 
     let upgrade = req.header("upgrade").filter(|_| {
-        req.header("connection").is_some_and(|c| {
-            c.split(',')
-                .any(|t| t.trim().eq_ignore_ascii_case("upgrade"))
-        })
+        req.header("connection").is_some_and(|c| c.split(',').any(|t| t.trim().eq_ignore_ascii_case("upgrade")))
     });
     let named_in_connection: Vec<String> = req
         .header("connection")
-        .map(|c| {
-            c.split(',')
-                .map(|t| t.trim().to_ascii_lowercase())
-                .collect()
-        })
+        .map(|c| c.split(',').map(|t| t.trim().to_ascii_lowercase()).collect())
         .unwrap_or_default();
     let mut out = format!("{} {} {}\r\n", req.method, req.target, req.version);
     let mut forwarded_for = peer.ip().to_string();
@@ -373,7 +313,9 @@ async fn handle(mut client: TcpStream, peer: SocketAddr, routes_dir: &Path) -> i
         }
         out.push_str(&format!("{k}: {v}\r\n"));
     }
-    out.push_str(&format!("X-Forwarded-For: {forwarded_for}\r\nX-Forwarded-Host: {raw_host}\r\nX-Forwarded-Proto: http\r\n"));
+    out.push_str(&format!(
+        "X-Forwarded-For: {forwarded_for}\r\nX-Forwarded-Host: {raw_host}\r\nX-Forwarded-Proto: http\r\n"
+    ));
     match upgrade {
         Some(proto) => out.push_str(&format!("Connection: Upgrade\r\nUpgrade: {proto}\r\n\r\n")),
         None => out.push_str("Connection: close\r\n\r\n"),
@@ -397,12 +339,7 @@ async fn handle(mut client: TcpStream, peer: SocketAddr, routes_dir: &Path) -> i
     result
 }
 
-async fn bad_gateway<W: AsyncWrite + Unpin>(
-    w: &mut W,
-    host: &str,
-    upstream: &str,
-    why: &str,
-) -> io::Result<()> {
+async fn bad_gateway<W: AsyncWrite + Unpin>(w: &mut W, host: &str, upstream: &str, why: &str) -> io::Result<()> {
     let body = format!(
         "tenantform router: the upstream of {host:?} ({upstream}) is not answering: {why}.\n\
          Is its service running? `tenantform plan` shows services that stopped and re-creates them on apply.\n"
@@ -412,12 +349,7 @@ async fn bad_gateway<W: AsyncWrite + Unpin>(
 
 /// Forwards the upstream's response: interim (1xx) heads as they are, the final head with
 /// `Connection: close`, then the body until the upstream closes.
-async fn forward_response<R, W>(
-    ur: &mut R,
-    cw: &mut W,
-    host: &str,
-    upstream: &str,
-) -> io::Result<()>
+async fn forward_response<R, W>(ur: &mut R, cw: &mut W, host: &str, upstream: &str) -> io::Result<()>
 where
     R: AsyncRead + Unpin,
     W: AsyncWrite + Unpin,
@@ -428,13 +360,7 @@ where
         let end = match read_head(ur, &mut buf).await? {
             Head::Complete(end) => end,
             Head::Closed if !sent_anything && buf.is_empty() => {
-                return bad_gateway(
-                    cw,
-                    host,
-                    upstream,
-                    "it closed the connection without answering",
-                )
-                .await
+                return bad_gateway(cw, host, upstream, "it closed the connection without answering").await
             }
             Head::Closed | Head::TooLarge => {
                 // Not something to rewrite: pass it through untouched.
@@ -444,11 +370,7 @@ where
             }
         };
         let head = String::from_utf8_lossy(&buf[..end]).into_owned();
-        let status: u16 = head
-            .split(' ')
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(0);
+        let status: u16 = head.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
         if (100..200).contains(&status) && status != 101 {
             cw.write_all(&buf[..end]).await?;
             buf.drain(..end);
@@ -460,16 +382,8 @@ where
         out.push_str(lines.next().unwrap_or("HTTP/1.1 502 Bad Gateway"));
         out.push_str("\r\n");
         for line in lines {
-            let name = line
-                .split(':')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .to_ascii_lowercase();
-            if matches!(
-                name.as_str(),
-                "connection" | "keep-alive" | "proxy-connection"
-            ) {
+            let name = line.split(':').next().unwrap_or("").trim().to_ascii_lowercase();
+            if matches!(name.as_str(), "connection" | "keep-alive" | "proxy-connection") {
                 continue;
             }
             out.push_str(line);
@@ -511,9 +425,7 @@ pub(crate) mod tests {
                             return;
                         };
                         let req = parse_request_head(&buf[..end]).unwrap();
-                        let len: usize = req
-                            .header("content-length")
-                            .map_or(0, |v| v.parse().unwrap());
+                        let len: usize = req.header("content-length").map_or(0, |v| v.parse().unwrap());
                         while buf.len() < end + len {
                             let mut chunk = [0u8; 1024];
                             let n = s.read(&mut chunk).await.unwrap();
@@ -532,10 +444,7 @@ pub(crate) mod tests {
                             body.len()
                         );
                         s.write_all(resp.as_bytes()).await.unwrap();
-                        if req
-                            .header("connection")
-                            .is_some_and(|c| c.eq_ignore_ascii_case("close"))
-                        {
+                        if req.header("connection").is_some_and(|c| c.eq_ignore_ascii_case("close")) {
                             return;
                         }
                     }
@@ -564,14 +473,8 @@ pub(crate) mod tests {
 
     #[test]
     fn hosts_are_normalized() {
-        assert_eq!(
-            normalize_host("Acme.LocalHost:8080").as_deref(),
-            Some("acme.localhost")
-        );
-        assert_eq!(
-            normalize_host("acme.localhost.").as_deref(),
-            Some("acme.localhost")
-        );
+        assert_eq!(normalize_host("Acme.LocalHost:8080").as_deref(), Some("acme.localhost"));
+        assert_eq!(normalize_host("acme.localhost.").as_deref(), Some("acme.localhost"));
         assert_eq!(normalize_host("[::1]:8080"), None);
         assert_eq!(normalize_host("../etc/passwd"), None);
         assert_eq!(normalize_host(""), None);
@@ -588,32 +491,14 @@ pub(crate) mod tests {
         let router = start_router(&routes).await;
 
         // A keep-alive request still completes: the router answers with Connection: close.
-        let resp = raw(
-            router,
-            "GET /x HTTP/1.1\r\nHost: ACME.localhost:8080\r\nConnection: keep-alive\r\n\r\n",
-        )
-        .await;
+        let resp = raw(router, "GET /x HTTP/1.1\r\nHost: ACME.localhost:8080\r\nConnection: keep-alive\r\n\r\n").await;
         assert!(resp.starts_with("HTTP/1.1 200 OK"), "{resp}");
-        assert!(
-            resp.contains("Connection: close\r\n") && !resp.contains("Keep-Alive"),
-            "{resp}"
-        );
-        assert!(
-            resp.contains(
-                "A GET host=ACME.localhost:8080 xfh=ACME.localhost:8080 xff=127.0.0.1 body="
-            ),
-            "{resp}"
-        );
+        assert!(resp.contains("Connection: close\r\n") && !resp.contains("Keep-Alive"), "{resp}");
+        assert!(resp.contains("A GET host=ACME.localhost:8080 xfh=ACME.localhost:8080 xff=127.0.0.1 body="), "{resp}");
 
-        let resp = raw(
-            router,
-            "POST /items HTTP/1.1\r\nHost: globex.localhost\r\nContent-Length: 5\r\n\r\nhello",
-        )
-        .await;
-        assert!(
-            resp.contains("B POST host=globex.localhost") && resp.ends_with("body=hello"),
-            "{resp}"
-        );
+        let resp =
+            raw(router, "POST /items HTTP/1.1\r\nHost: globex.localhost\r\nContent-Length: 5\r\n\r\nhello").await;
+        assert!(resp.contains("B POST host=globex.localhost") && resp.ends_with("body=hello"), "{resp}");
 
         // HTTP/1.0 without keep-alive works too.
         let resp = raw(router, "GET / HTTP/1.0\r\nHost: globex.localhost\r\n\r\n").await;
@@ -638,37 +523,19 @@ pub(crate) mod tests {
 
         let resp = raw(router, "GET / HTTP/1.1\r\nHost: nope.localhost\r\n\r\n").await;
         assert!(resp.starts_with("HTTP/1.1 404 Not Found"), "{resp}");
-        assert!(
-            resp.contains("no route for host \"nope.localhost\"")
-                && resp.contains("  down.localhost"),
-            "{resp}"
-        );
+        assert!(resp.contains("no route for host \"nope.localhost\"") && resp.contains("  down.localhost"), "{resp}");
 
         let resp = raw(router, "GET / HTTP/1.1\r\nHost: down.localhost\r\n\r\n").await;
         assert!(resp.starts_with("HTTP/1.1 502 Bad Gateway"), "{resp}");
-        assert!(
-            resp.contains(&dead.to_string()) && resp.contains("is not answering"),
-            "{resp}"
-        );
+        assert!(resp.contains(&dead.to_string()) && resp.contains("is not answering"), "{resp}");
 
         let resp = raw(router, "GET / HTTP/1.1\r\n\r\n").await;
-        assert!(
-            resp.starts_with("HTTP/1.1 400") && resp.contains("no Host header"),
-            "{resp}"
-        );
+        assert!(resp.starts_with("HTTP/1.1 400") && resp.contains("no Host header"), "{resp}");
         let resp = raw(router, "garbage\r\n\r\n").await;
         assert!(resp.starts_with("HTTP/1.1 400"), "{resp}");
 
-        let resp = raw(
-            router,
-            &format!("GET / HTTP/1.1\r\nHost: {PROBE_HOST}\r\n\r\n"),
-        )
-        .await;
-        assert!(
-            resp.contains(&format!("{ROUTER_HEADER}: 1"))
-                && resp.contains("\"router\":\"tenantform\""),
-            "{resp}"
-        );
+        let resp = raw(router, &format!("GET / HTTP/1.1\r\nHost: {PROBE_HOST}\r\n\r\n")).await;
+        assert!(resp.contains(&format!("{ROUTER_HEADER}: 1")) && resp.contains("\"router\":\"tenantform\""), "{resp}");
     }
 
     #[tokio::test]
@@ -686,43 +553,42 @@ pub(crate) mod tests {
                     };
                     let req = parse_request_head(&buf[..end]).unwrap();
                     if req.header("upgrade").is_some() {
-                        s.write_all(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n").await.unwrap();
+                        s.write_all(
+                            b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n",
+                        )
+                        .await
+                        .unwrap();
                         let mut b = [0u8; 4];
                         s.read_exact(&mut b).await.unwrap();
                         s.write_all(&b).await.unwrap();
                         return;
                     }
                     s.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").await.unwrap();
-                    s.write_all(b"HTTP/1.1 201 Created\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\nok").await.unwrap();
+                    s.write_all(b"HTTP/1.1 201 Created\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\nok")
+                        .await
+                        .unwrap();
                 });
             }
         });
         let dir = tempfile::tempdir().unwrap();
         write_route(dir.path(), "x.localhost", up);
         let router = start_router(dir.path()).await;
-        let resp = raw(router, "PUT / HTTP/1.1\r\nHost: x.localhost\r\nExpect: 100-continue\r\nContent-Length: 0\r\n\r\n").await;
-        assert!(
-            resp.starts_with("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created"),
-            "{resp}"
-        );
-        assert!(
-            resp.contains("Connection: close") && resp.ends_with("ok"),
-            "{resp}"
-        );
+        let resp =
+            raw(router, "PUT / HTTP/1.1\r\nHost: x.localhost\r\nExpect: 100-continue\r\nContent-Length: 0\r\n\r\n")
+                .await;
+        assert!(resp.starts_with("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created"), "{resp}");
+        assert!(resp.contains("Connection: close") && resp.ends_with("ok"), "{resp}");
 
         let mut s = TcpStream::connect(router).await.unwrap();
-        s.write_all(b"GET /ws HTTP/1.1\r\nHost: x.localhost\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n").await.unwrap();
+        s.write_all(b"GET /ws HTTP/1.1\r\nHost: x.localhost\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n")
+            .await
+            .unwrap();
         let mut buf = Vec::new();
-        let Head::Complete(end) = read_head(&mut s, &mut buf).await.unwrap() else {
-            panic!("no head")
-        };
+        let Head::Complete(end) = read_head(&mut s, &mut buf).await.unwrap() else { panic!("no head") };
         assert!(String::from_utf8_lossy(&buf[..end]).starts_with("HTTP/1.1 101"));
         s.write_all(b"ping").await.unwrap();
         let mut b = [0u8; 4];
-        tokio::time::timeout(Duration::from_secs(5), s.read_exact(&mut b))
-            .await
-            .unwrap()
-            .unwrap();
+        tokio::time::timeout(Duration::from_secs(5), s.read_exact(&mut b)).await.unwrap().unwrap();
         assert_eq!(&b, b"ping");
     }
 }

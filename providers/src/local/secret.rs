@@ -17,8 +17,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use tenantform_engine::provider::{
-    AttributeSchema, ConfigProblem, OpContext, PlanRequest, PlanResponse, ProviderError,
-    ResourceSchema, ResourceType, Schema,
+    AttributeSchema, ConfigProblem, OpContext, PlanRequest, PlanResponse, ProviderError, ResourceSchema, ResourceType,
+    Schema,
 };
 use tenantform_engine::types::Type;
 use tenantform_engine::value::Value;
@@ -49,11 +49,7 @@ pub fn schema() -> ResourceSchema {
                 .describe("SHA-256 (hex) of the value: changes whenever the value does, without revealing it."),
         )
         .attr("id", AttributeSchema::computed(Type::String).describe("The secret's name."));
-    ResourceSchema {
-        schema,
-        version: 0,
-        import_id: "<name>".into(),
-    }
+    ResourceSchema { schema, version: 0, import_id: "<name>".into() }
 }
 
 pub struct Secret {
@@ -81,11 +77,9 @@ impl Secret {
 
     fn write(&self, name: &str, value: &str) -> Result<(), ProviderError> {
         let dir = self.cfg.secrets_dir();
-        sfs::create_dir_with_mode(&dir, 0o700)
-            .map_err(|e| io_err(format!("cannot create {}", dir.display()), e))?;
+        sfs::create_dir_with_mode(&dir, 0o700).map_err(|e| io_err(format!("cannot create {}", dir.display()), e))?;
         let f = self.file(name);
-        sfs::write_atomic(&f, value.as_bytes(), 0o600)
-            .map_err(|e| io_err(format!("cannot write {}", f.display()), e))
+        sfs::write_atomic(&f, value.as_bytes(), 0o600).map_err(|e| io_err(format!("cannot write {}", f.display()), e))
     }
 
     /// The file's content; `None` when it does not exist.
@@ -107,27 +101,16 @@ impl ResourceType for Secret {
 
     async fn plan(&self, req: PlanRequest) -> Result<PlanResponse, ProviderError> {
         let mut planned = req.proposed;
-        if let Some(name) = planned
-            .get("name")
-            .and_then(Value::as_str)
-            .map(str::to_string)
-        {
+        if let Some(name) = planned.get("name").and_then(Value::as_str).map(str::to_string) {
             diff::set(&mut planned, "id", Value::string(&name));
-            diff::set(
-                &mut planned,
-                "path",
-                Value::string(self.file(&name).to_string_lossy()),
-            );
+            diff::set(&mut planned, "path", Value::string(self.file(&name).to_string_lossy()));
         }
         let version = match planned.get("value").and_then(Value::as_str) {
             Some(v) => Value::string(sfs::sha256_hex(v.as_bytes())),
             None => Value::Unknown,
         };
         diff::set(&mut planned, "version", version);
-        Ok(PlanResponse {
-            planned,
-            requires_replace: Vec::new(),
-        })
+        Ok(PlanResponse { planned, requires_replace: Vec::new() })
     }
 
     async fn create(&self, planned: &Value, _ctx: &OpContext) -> Result<Value, ProviderError> {
@@ -139,32 +122,19 @@ impl ResourceType for Secret {
                     "a secret named `{name}` already exists at {} with a different value",
                     self.file(name).display()
                 ))
-                .with_help(format!(
-                    "import it with `tenantform import <address> {name}`, or choose another name"
-                )))
+                .with_help(format!("import it with `tenantform import <address> {name}`, or choose another name")))
             }
             _ => self.write(name, value)?,
         }
         Ok(self.state(name, value))
     }
 
-    async fn read(
-        &self,
-        current: &Value,
-        _ctx: &OpContext,
-    ) -> Result<Option<Value>, ProviderError> {
+    async fn read(&self, current: &Value, _ctx: &OpContext) -> Result<Option<Value>, ProviderError> {
         let name = name_attr(current, "name")?;
-        Ok(self
-            .read_file(name)?
-            .map(|actual| self.state(name, &actual)))
+        Ok(self.read_file(name)?.map(|actual| self.state(name, &actual)))
     }
 
-    async fn update(
-        &self,
-        prior: &Value,
-        planned: &Value,
-        _ctx: &OpContext,
-    ) -> Result<Value, ProviderError> {
+    async fn update(&self, prior: &Value, planned: &Value, _ctx: &OpContext) -> Result<Value, ProviderError> {
         let name = name_attr(planned, "name")?;
         let value = Attrs::new(planned).str("value")?;
         let on_disk = self.read_file(name)?;
@@ -216,33 +186,16 @@ mod tests {
         let ctx = OpContext::default();
 
         let plan = r
-            .plan(PlanRequest {
-                prior: None,
-                config: cfg("db", "s3cret"),
-                proposed: cfg("db", "s3cret"),
-            })
+            .plan(PlanRequest { prior: None, config: cfg("db", "s3cret"), proposed: cfg("db", "s3cret") })
             .await
             .unwrap();
         let s = r.create(&plan.planned, &ctx).await.unwrap();
         assert_eq!(s, plan.planned, "the plan predicted every computed value");
         let path = PathBuf::from(s.get("path").and_then(Value::as_str).unwrap());
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "s3cret");
-        assert_eq!(
-            std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
-            0o600
-        );
-        assert_eq!(
-            std::fs::metadata(path.parent().unwrap())
-                .unwrap()
-                .permissions()
-                .mode()
-                & 0o777,
-            0o700
-        );
-        assert_eq!(
-            s.get("version"),
-            Some(&Value::string(sfs::sha256_hex(b"s3cret")))
-        );
+        assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(std::fs::metadata(path.parent().unwrap()).unwrap().permissions().mode() & 0o777, 0o700);
+        assert_eq!(s.get("version"), Some(&Value::string(sfs::sha256_hex(b"s3cret"))));
         assert_eq!(r.read(&s, &ctx).await.unwrap(), Some(s.clone()));
 
         let u = r.update(&s, &cfg("db", "rotated"), &ctx).await.unwrap();
@@ -254,24 +207,15 @@ mod tests {
         std::fs::write(&path, "tampered").unwrap();
         let drifted = r.read(&u, &ctx).await.unwrap().unwrap();
         assert_eq!(drifted.get("value"), Some(&Value::string("tampered")));
-        assert_eq!(
-            drifted.get("version"),
-            Some(&Value::string(sfs::sha256_hex(b"tampered")))
-        );
+        assert_eq!(drifted.get("version"), Some(&Value::string(sfs::sha256_hex(b"tampered"))));
         // Applying the configuration again repairs it.
-        let repaired = r
-            .update(&drifted, &cfg("db", "rotated"), &ctx)
-            .await
-            .unwrap();
+        let repaired = r.update(&drifted, &cfg("db", "rotated"), &ctx).await.unwrap();
         assert_eq!(repaired, u);
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "rotated");
 
         let imported = r.import("db", &ctx).await.unwrap();
         assert_eq!(imported, u);
-        assert_eq!(
-            r.import("nope", &ctx).await.unwrap_err().kind,
-            tenantform_engine::provider::ErrorKind::NotFound
-        );
+        assert_eq!(r.import("nope", &ctx).await.unwrap_err().kind, tenantform_engine::provider::ErrorKind::NotFound);
 
         // Gone: removed by hand.
         std::fs::remove_file(&path).unwrap();
@@ -291,11 +235,7 @@ mod tests {
         r.create(&cfg("k", "v1"), &ctx).await.unwrap();
         r.create(&cfg("k", "v1"), &ctx).await.unwrap();
         let e = r.create(&cfg("k", "v2"), &ctx).await.unwrap_err();
-        assert!(
-            e.summary.contains("already exists") && e.help.unwrap().contains("import"),
-            "{}",
-            e.summary
-        );
+        assert!(e.summary.contains("already exists") && e.help.unwrap().contains("import"), "{}", e.summary);
         assert!(!r.validate(&cfg("../etc/passwd", "x")).is_empty());
     }
 }

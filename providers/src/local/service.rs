@@ -44,8 +44,8 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use tenantform_engine::provider::{
-    AttributeSchema, ConfigProblem, OpContext, PlanRequest, PlanResponse, ProviderError,
-    ResourceSchema, ResourceType, Schema,
+    AttributeSchema, ConfigProblem, OpContext, PlanRequest, PlanResponse, ProviderError, ResourceSchema, ResourceType,
+    Schema,
 };
 use tenantform_engine::types::Type;
 use tenantform_engine::value::{PathStep, Value};
@@ -61,9 +61,8 @@ const DEFAULT_STOP_TIMEOUT: &str = "10s";
 /// Attributes whose change restarts the process.
 const RESTART_ATTRS: [&str; 4] = ["command", "env", "port", "working_dir"];
 /// Variables passed through from tenantform's own environment.
-const INHERITED_ENV: [&str; 10] = [
-    "PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR",
-];
+const INHERITED_ENV: [&str; 10] =
+    ["PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR"];
 /// Lines of the log shown in errors.
 const LOG_TAIL_LINES: usize = 30;
 
@@ -174,25 +173,18 @@ impl Spec {
         let a = Attrs::new(v);
         let command = a.opt_string_list("command")?.unwrap_or_default();
         if command.is_empty() || command[0].is_empty() {
-            return Err(
-                ProviderError::permanent("`command` must name a program").at(path("command"))
-            );
+            return Err(ProviderError::permanent("`command` must name a program").at(path("command")));
         }
         let port = match a.opt_i64_computed("port")? {
             None => None,
             Some(p) if (1..=65535).contains(&p) => Some(p as u16),
             Some(p) => {
-                return Err(ProviderError::permanent(format!(
-                    "port must be between 1 and 65535, got {p}"
-                ))
-                .at(path("port")))
+                return Err(
+                    ProviderError::permanent(format!("port must be between 1 and 65535, got {p}")).at(path("port"))
+                )
             }
         };
-        let env = if a.get("env")?.is_some() {
-            Some(a.string_map("env")?)
-        } else {
-            None
-        };
+        let env = if a.get("env")?.is_some() { Some(a.string_map("env")?) } else { None };
         let spec = Spec {
             name: name_attr(v, "name")?.to_string(),
             command,
@@ -200,9 +192,7 @@ impl Spec {
             port,
             working_dir: a.opt_str("working_dir")?.map(str::to_string),
             health_path: a.str_or("health_path", DEFAULT_HEALTH_PATH)?.to_string(),
-            health_timeout: a
-                .str_or("health_timeout", DEFAULT_HEALTH_TIMEOUT)?
-                .to_string(),
+            health_timeout: a.str_or("health_timeout", DEFAULT_HEALTH_TIMEOUT)?.to_string(),
             stop_timeout: a.str_or("stop_timeout", DEFAULT_STOP_TIMEOUT)?.to_string(),
         };
         parse_duration_attr(&spec.health_timeout, "health_timeout")?;
@@ -243,11 +233,8 @@ fn check_port_free(port: u16) -> Result<(), ProviderError> {
 }
 
 fn allocate_port() -> Result<u16, ProviderError> {
-    let l = std::net::TcpListener::bind("127.0.0.1:0")
-        .map_err(|e| io_err("cannot allocate a free port", e))?;
-    Ok(l.local_addr()
-        .map_err(|e| io_err("cannot allocate a free port", e))?
-        .port())
+    let l = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| io_err("cannot allocate a free port", e))?;
+    Ok(l.local_addr().map_err(|e| io_err("cannot allocate a free port", e))?.port())
 }
 
 impl Service {
@@ -268,21 +255,15 @@ impl Service {
     fn load_record(&self, name: &str) -> Result<Option<Record>, ProviderError> {
         let p = self.record_path(name);
         match std::fs::read_to_string(&p) {
-            Ok(text) => serde_json::from_str(&text).map(Some).map_err(|e| {
-                ProviderError::permanent(format!("cannot parse {}: {e}", p.display()))
-            }),
+            Ok(text) => serde_json::from_str(&text)
+                .map(Some)
+                .map_err(|e| ProviderError::permanent(format!("cannot parse {}: {e}", p.display()))),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(io_err(format!("cannot read {}", p.display()), e)),
         }
     }
 
-    fn save_record(
-        &self,
-        spec: &Spec,
-        pid: i32,
-        start_ticks: u64,
-        port: u16,
-    ) -> Result<(), ProviderError> {
+    fn save_record(&self, spec: &Spec, pid: i32, start_ticks: u64, port: u16) -> Result<(), ProviderError> {
         let rec = Record {
             name: spec.name.clone(),
             pid,
@@ -297,11 +278,9 @@ impl Service {
             started_at: timefmt::now_rfc3339(),
         };
         let p = self.record_path(&spec.name);
-        let json =
-            serde_json::to_vec_pretty(&rec).map_err(|e| ProviderError::permanent(e.to_string()))?;
+        let json = serde_json::to_vec_pretty(&rec).map_err(|e| ProviderError::permanent(e.to_string()))?;
         // 0600: `env` may hold secrets.
-        sfs::write_atomic(&p, &json, 0o600)
-            .map_err(|e| io_err(format!("cannot write {}", p.display()), e))
+        sfs::write_atomic(&p, &json, 0o600).map_err(|e| io_err(format!("cannot write {}", p.display()), e))
     }
 
     fn state(&self, spec: &Spec, pid: i32, start_ticks: u64, port: u16) -> Value {
@@ -309,13 +288,7 @@ impl Service {
             ("id", Value::string(&spec.name)),
             ("name", Value::string(&spec.name)),
             ("command", val_str_list(&spec.command)),
-            (
-                "env",
-                spec.env
-                    .as_ref()
-                    .map(crate::support::attrs::val_str_map)
-                    .unwrap_or(Value::Null),
-            ),
+            ("env", spec.env.as_ref().map(crate::support::attrs::val_str_map).unwrap_or(Value::Null)),
             ("port", Value::number(port)),
             ("working_dir", val_opt_str(spec.working_dir.as_deref())),
             ("health_path", Value::string(&spec.health_path)),
@@ -324,10 +297,7 @@ impl Service {
             ("pid", Value::number(pid)),
             ("pid_start_time", Value::number(start_ticks as f64)),
             ("url", Value::string(url_of(port))),
-            (
-                "log_path",
-                Value::string(self.log_path(&spec.name).to_string_lossy()),
-            ),
+            ("log_path", Value::string(self.log_path(&spec.name).to_string_lossy())),
         ])
     }
 
@@ -342,11 +312,8 @@ impl Service {
             Some(d) => {
                 let p = absolute(Path::new(d))?;
                 if !p.is_dir() {
-                    return Err(ProviderError::permanent(format!(
-                        "working_dir {} is not a directory",
-                        p.display()
-                    ))
-                    .at(path("working_dir")));
+                    return Err(ProviderError::permanent(format!("working_dir {} is not a directory", p.display()))
+                        .at(path("working_dir")));
                 }
                 p
             }
@@ -372,8 +339,7 @@ impl Service {
         };
 
         let dir = self.dir(&spec.name);
-        sfs::create_dir_with_mode(&dir, 0o700)
-            .map_err(|e| io_err(format!("cannot create {}", dir.display()), e))?;
+        sfs::create_dir_with_mode(&dir, 0o700).map_err(|e| io_err(format!("cannot create {}", dir.display()), e))?;
         let log_path = self.log_path(&spec.name);
         let mut log = OpenOptions::new()
             .create(true)
@@ -386,9 +352,7 @@ impl Service {
             spec.command,
             timefmt::now_rfc3339()
         );
-        let log_err = log
-            .try_clone()
-            .map_err(|e| io_err("cannot open the log", e))?;
+        let log_err = log.try_clone().map_err(|e| io_err("cannot open the log", e))?;
 
         let mut cmd = Command::new(&program);
         cmd.args(&spec.command[1..]).current_dir(&cwd).env_clear();
@@ -412,8 +376,7 @@ impl Service {
         match self.wait_healthy(spec, &child, port, ctx).await {
             Ok(()) => Ok((child, port, guard)),
             Err(e) => {
-                let _ =
-                    process::stop_group(child.pid, child.start_ticks, Duration::from_secs(2)).await;
+                let _ = process::stop_group(child.pid, child.start_ticks, Duration::from_secs(2)).await;
                 Err(e)
             }
         }
@@ -439,9 +402,7 @@ impl Service {
                     spec.name
                 ))
                 .with_detail(self.log_tail(&spec.name).await)
-                .with_help(
-                    "the command must keep running in the foreground and serve HTTP on $PORT",
-                ));
+                .with_help("the command must keep running in the foreground and serve HTTP on $PORT"));
             }
             let attempt = Duration::from_secs(2)
                 .min(deadline.saturating_duration_since(Instant::now()))
@@ -481,30 +442,17 @@ impl Service {
         // Give the process a moment to flush what it printed on its way out.
         tokio::time::sleep(Duration::from_millis(50)).await;
         let log_path = self.log_path(name);
-        format!(
-            "last lines of {}:\n{}",
-            log_path.display(),
-            sfs::tail(&log_path, LOG_TAIL_LINES)
-        )
+        format!("last lines of {}:\n{}", log_path.display(), sfs::tail(&log_path, LOG_TAIL_LINES))
     }
 
-    async fn stop(
-        &self,
-        name: &str,
-        pid: i32,
-        start_ticks: u64,
-        stop_timeout: &str,
-    ) -> Result<(), ProviderError> {
+    async fn stop(&self, name: &str, pid: i32, start_ticks: u64, stop_timeout: &str) -> Result<(), ProviderError> {
         let grace = duration::parse(stop_timeout).unwrap_or(Duration::from_secs(10));
         match process::stop_group(pid, start_ticks, grace).await {
             Ok(stopped) => {
                 tracing::debug!(service = %name, pid, ?stopped, "stopped");
                 Ok(())
             }
-            Err(e) => Err(io_err(
-                format!("cannot stop service `{name}` (pid {pid})"),
-                e,
-            )),
+            Err(e) => Err(io_err(format!("cannot stop service `{name}` (pid {pid})"), e)),
         }
     }
 }
@@ -521,10 +469,7 @@ impl ResourceType for Service {
         let mut problems = validate_name_attr(config, "name");
         if let Some(items) = config.get("command").and_then(Value::as_list) {
             if items.is_empty() {
-                problems.push(ConfigProblem {
-                    path: path("command"),
-                    message: "command must not be empty".into(),
-                });
+                problems.push(ConfigProblem { path: path("command"), message: "command must not be empty".into() });
             }
         }
         if let Some(p) = config.get("port").and_then(Value::as_f64) {
@@ -538,10 +483,7 @@ impl ResourceType for Service {
         for attr in ["health_timeout", "stop_timeout"] {
             if let Some(s) = config.get(attr).and_then(Value::as_str) {
                 if let Err(message) = duration::parse(s) {
-                    problems.push(ConfigProblem {
-                        path: path(attr),
-                        message,
-                    });
+                    problems.push(ConfigProblem { path: path(attr), message });
                 }
             }
         }
@@ -558,26 +500,13 @@ impl ResourceType for Service {
 
     async fn plan(&self, req: PlanRequest) -> Result<PlanResponse, ProviderError> {
         let mut planned = req.proposed;
-        if let Some(name) = planned
-            .get("name")
-            .and_then(Value::as_str)
-            .map(str::to_string)
-        {
+        if let Some(name) = planned.get("name").and_then(Value::as_str).map(str::to_string) {
             diff::set(&mut planned, "id", Value::string(&name));
-            diff::set(
-                &mut planned,
-                "log_path",
-                Value::string(self.log_path(&name).to_string_lossy()),
-            );
+            diff::set(&mut planned, "log_path", Value::string(self.log_path(&name).to_string_lossy()));
         }
         if req.config.get("port").is_none_or(Value::is_null) {
             // Unset: keep the port allocated earlier, or allocate one at apply.
-            let prior_port = req
-                .prior
-                .as_ref()
-                .and_then(|p| p.get("port"))
-                .filter(|v| v.as_i64().is_some())
-                .cloned();
+            let prior_port = req.prior.as_ref().and_then(|p| p.get("port")).filter(|v| v.as_i64().is_some()).cloned();
             diff::set(&mut planned, "port", prior_port.unwrap_or(Value::Unknown));
         }
         let restart = match &req.prior {
@@ -592,10 +521,7 @@ impl ResourceType for Service {
             None => Value::Unknown,
         };
         diff::set(&mut planned, "url", url);
-        Ok(PlanResponse {
-            planned,
-            requires_replace: Vec::new(),
-        })
+        Ok(PlanResponse { planned, requires_replace: Vec::new() })
     }
 
     async fn create(&self, planned: &Value, ctx: &OpContext) -> Result<Value, ProviderError> {
@@ -612,8 +538,7 @@ impl ResourceType for Service {
                 )));
             }
             // Leftovers of an earlier run whose leader died (e.g. children of a shell).
-            self.stop(&spec.name, rec.pid, rec.start_ticks, &rec.stop_timeout)
-                .await?;
+            self.stop(&spec.name, rec.pid, rec.start_ticks, &rec.stop_timeout).await?;
         }
         let (child, port, guard) = self.start(&spec, spec.port, ctx).await?;
         self.save_record(&spec, child.pid, child.start_ticks, port)?;
@@ -621,23 +546,14 @@ impl ResourceType for Service {
         Ok(self.state(&spec, child.pid, child.start_ticks, port))
     }
 
-    async fn read(
-        &self,
-        current: &Value,
-        _ctx: &OpContext,
-    ) -> Result<Option<Value>, ProviderError> {
+    async fn read(&self, current: &Value, _ctx: &OpContext) -> Result<Option<Value>, ProviderError> {
         match pid_of(current) {
             Some((pid, start)) if process::is_alive(pid, start) => Ok(Some(current.clone())),
             _ => Ok(None),
         }
     }
 
-    async fn update(
-        &self,
-        prior: &Value,
-        planned: &Value,
-        ctx: &OpContext,
-    ) -> Result<Value, ProviderError> {
+    async fn update(&self, prior: &Value, planned: &Value, ctx: &OpContext) -> Result<Value, ProviderError> {
         let mut spec = Spec::from_value(planned)?;
         let prior_spec = Spec::from_value(prior)?;
         if spec.port.is_none() {
@@ -645,17 +561,14 @@ impl ResourceType for Service {
         }
         let (pid, start) = pid_of(prior).unwrap_or((0, 0));
         let running = pid > 0 && process::is_alive(pid, start);
-        let restart = !running
-            || diff::any_changed(prior, planned, &RESTART_ATTRS)
-            || spec.port != prior_spec.port;
+        let restart = !running || diff::any_changed(prior, planned, &RESTART_ATTRS) || spec.port != prior_spec.port;
         if !restart {
             let port = spec.port.unwrap_or(0);
             self.save_record(&spec, pid, start, port)?;
             return Ok(self.state(&spec, pid, start, port));
         }
         if pid > 0 {
-            self.stop(&spec.name, pid, start, &prior_spec.stop_timeout)
-                .await?;
+            self.stop(&spec.name, pid, start, &prior_spec.stop_timeout).await?;
         }
         let (child, port, guard) = self.start(&spec, spec.port, ctx).await?;
         self.save_record(&spec, child.pid, child.start_ticks, port)?;
@@ -665,9 +578,7 @@ impl ResourceType for Service {
 
     async fn delete(&self, current: &Value, _ctx: &OpContext) -> Result<(), ProviderError> {
         let name = name_attr(current, "name")?;
-        let stop_timeout = Attrs::new(current)
-            .str_or("stop_timeout", DEFAULT_STOP_TIMEOUT)?
-            .to_string();
+        let stop_timeout = Attrs::new(current).str_or("stop_timeout", DEFAULT_STOP_TIMEOUT)?.to_string();
         if let Some((pid, start)) = pid_of(current) {
             self.stop(name, pid, start, &stop_timeout).await?;
         }
@@ -721,10 +632,7 @@ mod tests {
             ("name", Value::string("api")),
             (
                 "command",
-                Value::List(vec![
-                    Value::string("python3"),
-                    Value::string(root.server_script().to_string_lossy()),
-                ]),
+                Value::List(vec![Value::string("python3"), Value::string(root.server_script().to_string_lossy())]),
             ),
             ("env", Value::map([("GREETING", Value::string(greeting))])),
             ("port", port.map(Value::number).unwrap_or(Value::Null)),
@@ -738,32 +646,16 @@ mod tests {
     async fn plan(r: &Service, prior: Option<&Value>, config: &Value) -> Value {
         let mut proposed = config.clone();
         if let Some(p) = prior {
-            diff::copy(
-                p,
-                &mut proposed,
-                &["pid", "pid_start_time", "url", "log_path", "id"],
-            );
+            diff::copy(p, &mut proposed, &["pid", "pid_start_time", "url", "log_path", "id"]);
         } else {
-            diff::mark_unknown(
-                &mut proposed,
-                &["pid", "pid_start_time", "url", "log_path", "id"],
-            );
+            diff::mark_unknown(&mut proposed, &["pid", "pid_start_time", "url", "log_path", "id"]);
         }
-        r.plan(PlanRequest {
-            prior: prior.cloned(),
-            config: config.clone(),
-            proposed,
-        })
-        .await
-        .unwrap()
-        .planned
+        r.plan(PlanRequest { prior: prior.cloned(), config: config.clone(), proposed }).await.unwrap().planned
     }
 
     async fn body(url: &str, host: &str) -> String {
         let addr: SocketAddr = url.trim_start_matches("http://").parse().unwrap();
-        let r = http::get(addr, host, "/", Duration::from_secs(5))
-            .await
-            .unwrap();
+        let r = http::get(addr, host, "/", Duration::from_secs(5)).await.unwrap();
         String::from_utf8(r.body).unwrap()
     }
 
@@ -786,12 +678,8 @@ mod tests {
         let url = s.get("url").and_then(Value::as_str).unwrap().to_string();
         assert_eq!(body(&url, "x").await, "hello x fwd=");
         assert_eq!(r.read(&s, &ctx).await.unwrap(), Some(s.clone()));
-        let log =
-            std::fs::read_to_string(s.get("log_path").and_then(Value::as_str).unwrap()).unwrap();
-        assert!(
-            log.contains("tenantform: starting") && log.contains("listening on"),
-            "{log}"
-        );
+        let log = std::fs::read_to_string(s.get("log_path").and_then(Value::as_str).unwrap()).unwrap();
+        assert!(log.contains("tenantform: starting") && log.contains("listening on"), "{log}");
 
         // A health-only change is state-only: same process.
         let mut c_health = cfg(&root, "hello", None);
@@ -818,10 +706,7 @@ mod tests {
         // Import by name reconstructs the state.
         let imported = r.import("api", &ctx).await.unwrap();
         assert_eq!(imported, u);
-        assert_eq!(
-            r.import("nope", &ctx).await.unwrap_err().kind,
-            ErrorKind::NotFound
-        );
+        assert_eq!(r.import("nope", &ctx).await.unwrap_err().kind, ErrorKind::NotFound);
 
         // A second service with the same name is refused while the first runs.
         let e = r.create(&p, &ctx).await.unwrap_err();
@@ -831,10 +716,7 @@ mod tests {
         assert!(!process::is_alive(pid2, start2));
         assert_eq!(r.read(&u, &ctx).await.unwrap(), None);
         r.delete(&u, &ctx).await.unwrap();
-        assert_eq!(
-            r.import("api", &ctx).await.unwrap_err().kind,
-            ErrorKind::NotFound
-        );
+        assert_eq!(r.import("api", &ctx).await.unwrap_err().kind, ErrorKind::NotFound);
     }
 
     #[tokio::test]
@@ -845,40 +727,23 @@ mod tests {
         let port = allocate_port().unwrap();
         let s = r.create(&cfg(&root, "hi", Some(port)), &ctx).await.unwrap();
         assert_eq!(s.get("port"), Some(&Value::number(port)));
-        assert_eq!(
-            s.get("url").and_then(Value::as_str),
-            Some(url_of(port).as_str())
-        );
+        assert_eq!(s.get("url").and_then(Value::as_str), Some(url_of(port).as_str()));
         let (pid, start) = pid_in(&s);
 
         // Same pid, other start time: the pid was reused by another process.
         let mut reused = s.clone();
-        diff::set(
-            &mut reused,
-            "pid_start_time",
-            Value::number(start as f64 + 1.0),
-        );
+        diff::set(&mut reused, "pid_start_time", Value::number(start as f64 + 1.0));
         assert_eq!(r.read(&reused, &ctx).await.unwrap(), None);
 
         // A port in use is reported as such.
         let mut other = cfg(&root, "hi", Some(port));
         diff::set(&mut other, "name", Value::string("other"));
         let e = r.create(&other, &ctx).await.unwrap_err();
-        assert!(
-            e.summary
-                .contains(&format!("port {port} on 127.0.0.1 is already in use")),
-            "{e}"
-        );
+        assert!(e.summary.contains(&format!("port {port} on 127.0.0.1 is already in use")), "{e}");
 
         process::signal_group(pid, rustix::process::Signal::KILL).unwrap();
-        assert!(
-            process::wait_until(Duration::from_secs(5), || !process::is_alive(pid, start)).await
-        );
-        assert_eq!(
-            r.read(&s, &ctx).await.unwrap(),
-            None,
-            "killed process reads as gone"
-        );
+        assert!(process::wait_until(Duration::from_secs(5), || !process::is_alive(pid, start)).await);
+        assert_eq!(r.read(&s, &ctx).await.unwrap(), None, "killed process reads as gone");
         // Re-creating after the crash works (the dead record is cleaned up).
         let again = r.create(&cfg(&root, "hi", Some(port)), &ctx).await.unwrap();
         r.delete(&again, &ctx).await.unwrap();
@@ -903,17 +768,8 @@ mod tests {
         );
         let e = r.create(&c, &ctx).await.unwrap_err();
         assert_eq!(e.kind, ErrorKind::Permanent);
-        assert!(
-            e.summary.contains("exited") && e.summary.contains("3"),
-            "{e}"
-        );
-        assert!(
-            e.detail
-                .as_deref()
-                .unwrap()
-                .contains("boom: config missing"),
-            "{e:?}"
-        );
+        assert!(e.summary.contains("exited") && e.summary.contains("3"), "{e}");
+        assert!(e.detail.as_deref().unwrap().contains("boom: config missing"), "{e:?}");
 
         // Runs, but the health path answers 500 until the timeout.
         let pid_file = root.path().join("unhealthy.pid");
@@ -921,53 +777,25 @@ mod tests {
         diff::set(&mut c, "name", Value::string("unhealthy"));
         diff::set(&mut c, "health_path", Value::string("/fail"));
         diff::set(&mut c, "health_timeout", Value::string("1500ms"));
-        diff::set(
-            &mut c,
-            "env",
-            Value::map([("PID_FILE", Value::string(pid_file.to_string_lossy()))]),
-        );
+        diff::set(&mut c, "env", Value::map([("PID_FILE", Value::string(pid_file.to_string_lossy()))]));
         let t = Instant::now();
         let e = r.create(&c, &ctx).await.unwrap_err();
         assert!(t.elapsed() < Duration::from_secs(10));
+        assert!(e.summary.contains("did not become healthy within 1500ms") && e.summary.contains("HTTP 500"), "{e}");
+        assert!(e.detail.as_deref().unwrap().contains("GET /fail"), "log tail shows the requests: {e:?}");
+        let pid: i32 = std::fs::read_to_string(&pid_file).unwrap().trim().parse().unwrap();
         assert!(
-            e.summary.contains("did not become healthy within 1500ms")
-                && e.summary.contains("HTTP 500"),
-            "{e}"
-        );
-        assert!(
-            e.detail.as_deref().unwrap().contains("GET /fail"),
-            "log tail shows the requests: {e:?}"
-        );
-        let pid: i32 = std::fs::read_to_string(&pid_file)
-            .unwrap()
-            .trim()
-            .parse()
-            .unwrap();
-        assert!(
-            process::wait_until(Duration::from_secs(5), || process::proc_stat(pid)
-                .is_none_or(|s| !s.is_running()))
-            .await,
+            process::wait_until(Duration::from_secs(5), || process::proc_stat(pid).is_none_or(|s| !s.is_running()))
+                .await,
             "the unhealthy process was killed"
         );
 
         // Command not found names the PATH searched.
         let mut c = cfg(&root, "x", None);
-        diff::set(
-            &mut c,
-            "command",
-            val_str_list(&["no-such-server-xyz".into()]),
-        );
-        diff::set(
-            &mut c,
-            "env",
-            Value::map([("PATH", Value::string("/opt/nothing:/usr/bin"))]),
-        );
+        diff::set(&mut c, "command", val_str_list(&["no-such-server-xyz".into()]));
+        diff::set(&mut c, "env", Value::map([("PATH", Value::string("/opt/nothing:/usr/bin"))]));
         let e = r.create(&c, &ctx).await.unwrap_err();
-        assert!(
-            e.summary
-                .contains("not found in PATH (searched: /opt/nothing, /usr/bin)"),
-            "{e}"
-        );
+        assert!(e.summary.contains("not found in PATH (searched: /opt/nothing, /usr/bin)"), "{e}");
     }
 
     #[tokio::test]
@@ -978,11 +806,7 @@ mod tests {
         let pid_file = root.path().join("slow.pid");
         let mut c = cfg(&root, "x", None);
         diff::set(&mut c, "health_path", Value::string("/fail"));
-        diff::set(
-            &mut c,
-            "env",
-            Value::map([("PID_FILE", Value::string(pid_file.to_string_lossy()))]),
-        );
+        diff::set(&mut c, "env", Value::map([("PID_FILE", Value::string(pid_file.to_string_lossy()))]));
         let cancel = ctx.cancel.clone();
         tokio::spawn(async move {
             tokio::time::sleep(Duration::from_millis(1500)).await;
@@ -992,15 +816,10 @@ mod tests {
         let e = r.create(&c, &ctx).await.unwrap_err();
         assert_eq!(e.kind, ErrorKind::Cancelled, "{e}");
         assert!(t.elapsed() < Duration::from_secs(10));
-        let pid: i32 = std::fs::read_to_string(&pid_file)
-            .unwrap()
-            .trim()
-            .parse()
-            .unwrap();
+        let pid: i32 = std::fs::read_to_string(&pid_file).unwrap().trim().parse().unwrap();
         assert!(
-            process::wait_until(Duration::from_secs(5), || process::proc_stat(pid)
-                .is_none_or(|s| !s.is_running()))
-            .await
+            process::wait_until(Duration::from_secs(5), || process::proc_stat(pid).is_none_or(|s| !s.is_running()))
+                .await
         );
     }
 }

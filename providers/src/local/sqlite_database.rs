@@ -28,8 +28,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
 use tenantform_engine::provider::{
-    AttributeSchema, ConfigProblem, OpContext, PlanRequest, PlanResponse, ProviderError,
-    ResourceSchema, ResourceType, Schema,
+    AttributeSchema, ConfigProblem, OpContext, PlanRequest, PlanResponse, ProviderError, ResourceSchema, ResourceType,
+    Schema,
 };
 use tenantform_engine::types::Type;
 use tenantform_engine::value::{PathStep, Value};
@@ -76,11 +76,7 @@ pub fn schema() -> ResourceSchema {
         )
         .attr("url", AttributeSchema::computed(Type::String).describe("Connection URL: sqlite:///<absolute path>."))
         .attr("id", AttributeSchema::computed(Type::String).describe("Absolute path of the database file."));
-    ResourceSchema {
-        schema,
-        version: 0,
-        import_id: "<name> or <path to the .sqlite file>".into(),
-    }
+    ResourceSchema { schema, version: 0, import_id: "<name> or <path to the .sqlite file>".into() }
 }
 
 pub struct SqliteDatabase {
@@ -105,8 +101,7 @@ fn sql_err(what: &str, e: rusqlite::Error) -> ProviderError {
     );
     let summary = format!("{what}: {e}");
     if transient {
-        ProviderError::transient(summary)
-            .with_help("another process holds a lock on the database; retrying may help")
+        ProviderError::transient(summary).with_help("another process holds a lock on the database; retrying may help")
     } else {
         ProviderError::permanent(summary)
     }
@@ -116,19 +111,12 @@ fn sql_err(what: &str, e: rusqlite::Error) -> ProviderError {
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, ProviderError> + Send + 'static,
 ) -> Result<T, ProviderError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| ProviderError::permanent(format!("database task failed: {e}")))?
+    tokio::task::spawn_blocking(f).await.map_err(|e| ProviderError::permanent(format!("database task failed: {e}")))?
 }
 
 fn files_of(abs: &Path) -> Vec<PathBuf> {
     let s = abs.as_os_str().to_string_lossy();
-    vec![
-        abs.to_path_buf(),
-        format!("{s}-wal").into(),
-        format!("{s}-shm").into(),
-        format!("{s}-journal").into(),
-    ]
+    vec![abs.to_path_buf(), format!("{s}-wal").into(), format!("{s}-shm").into(), format!("{s}-journal").into()]
 }
 
 fn sha(sql: &str) -> String {
@@ -138,26 +126,21 @@ fn sha(sql: &str) -> String {
 /// Migrations recorded in the database: index → SHA-256. Empty when the table does not exist.
 fn applied_migrations(conn: &Connection) -> Result<Vec<(i64, String)>, ProviderError> {
     let exists: Option<String> = conn
-        .query_row(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name = ?1",
-            [MIGRATIONS_TABLE],
-            |r| r.get(0),
-        )
+        .query_row("SELECT name FROM sqlite_master WHERE type = 'table' AND name = ?1", [MIGRATIONS_TABLE], |r| {
+            r.get(0)
+        })
         .optional()
         .map_err(|e| sql_err("cannot read the database", e))?;
     if exists.is_none() {
         return Ok(Vec::new());
     }
     let mut stmt = conn
-        .prepare(&format!(
-            "SELECT idx, sha256 FROM {MIGRATIONS_TABLE} ORDER BY idx"
-        ))
+        .prepare(&format!("SELECT idx, sha256 FROM {MIGRATIONS_TABLE} ORDER BY idx"))
         .map_err(|e| sql_err("cannot read applied migrations", e))?;
     let rows = stmt
         .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))
         .map_err(|e| sql_err("cannot read applied migrations", e))?;
-    rows.collect::<Result<Vec<_>, _>>()
-        .map_err(|e| sql_err("cannot read applied migrations", e))
+    rows.collect::<Result<Vec<_>, _>>().map_err(|e| sql_err("cannot read applied migrations", e))
 }
 
 /// Applies every migration not yet recorded; refuses when an applied one differs.
@@ -191,52 +174,33 @@ fn apply_migrations(conn: &mut Connection, migrations: &[String]) -> Result<(), 
         }
     }
     for (idx, sql) in migrations.iter().enumerate().skip(applied.len()) {
-        let tx = conn
-            .transaction()
-            .map_err(|e| sql_err("cannot start a transaction", e))?;
+        let tx = conn.transaction().map_err(|e| sql_err("cannot start a transaction", e))?;
         tx.execute_batch(sql).map_err(|e| {
-            sql_err(
-                &format!("migrations[{idx}] failed (nothing of it was applied)"),
-                e,
-            )
-            .at(vec![
-                PathStep::Key("migrations".into()),
-                PathStep::Index(idx),
-            ])
+            sql_err(&format!("migrations[{idx}] failed (nothing of it was applied)"), e)
+                .at(vec![PathStep::Key("migrations".into()), PathStep::Index(idx)])
         })?;
         tx.execute(
-            &format!(
-                "INSERT INTO {MIGRATIONS_TABLE} (idx, sha256, applied_at) VALUES (?1, ?2, ?3)"
-            ),
+            &format!("INSERT INTO {MIGRATIONS_TABLE} (idx, sha256, applied_at) VALUES (?1, ?2, ?3)"),
             rusqlite::params![idx as i64, sha(sql), timefmt::now_rfc3339()],
         )
         .map_err(|e| sql_err("cannot record the migration", e))?;
-        tx.commit()
-            .map_err(|e| sql_err(&format!("cannot commit migrations[{idx}]"), e))?;
+        tx.commit().map_err(|e| sql_err(&format!("cannot commit migrations[{idx}]"), e))?;
     }
     Ok(())
 }
 
 /// Runs a script in one transaction.
 fn apply_script(conn: &mut Connection, attr: &str, sql: &str) -> Result<(), ProviderError> {
-    let tx = conn
-        .transaction()
-        .map_err(|e| sql_err("cannot start a transaction", e))?;
-    tx.execute_batch(sql).map_err(|e| {
-        sql_err(&format!("{attr} failed (nothing of it was applied)"), e).at(path(attr))
-    })?;
-    tx.commit()
-        .map_err(|e| sql_err(&format!("cannot commit {attr}"), e))
+    let tx = conn.transaction().map_err(|e| sql_err("cannot start a transaction", e))?;
+    tx.execute_batch(sql)
+        .map_err(|e| sql_err(&format!("{attr} failed (nothing of it was applied)"), e).at(path(attr)))?;
+    tx.commit().map_err(|e| sql_err(&format!("cannot commit {attr}"), e))
 }
 
 fn open_rw(abs: &Path) -> Result<Connection, ProviderError> {
-    let conn = Connection::open_with_flags(
-        abs,
-        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )
-    .map_err(|e| sql_err(&format!("cannot open {}", abs.display()), e))?;
-    conn.busy_timeout(std::time::Duration::from_secs(10))
-        .map_err(|e| sql_err("cannot set busy timeout", e))?;
+    let conn = Connection::open_with_flags(abs, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+        .map_err(|e| sql_err(&format!("cannot open {}", abs.display()), e))?;
+    conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(|e| sql_err("cannot set busy timeout", e))?;
     Ok(conn)
 }
 
@@ -260,16 +224,10 @@ impl SqliteDatabase {
     fn location(&self, v: &Value) -> Result<Location, ProviderError> {
         let name = name_attr(v, "name")?;
         match Attrs::new(v).opt_str_computed("path")? {
-            Some(p) => Ok(Location {
-                stored: p.to_string(),
-                abs: absolute(Path::new(p))?,
-            }),
+            Some(p) => Ok(Location { stored: p.to_string(), abs: absolute(Path::new(p))? }),
             None => {
                 let abs = self.default_path(name);
-                Ok(Location {
-                    stored: abs.to_string_lossy().into_owned(),
-                    abs,
-                })
+                Ok(Location { stored: abs.to_string_lossy().into_owned(), abs })
             }
         }
     }
@@ -305,32 +263,18 @@ impl ResourceType for SqliteDatabase {
 
     async fn plan(&self, req: PlanRequest) -> Result<PlanResponse, ProviderError> {
         let mut planned = req.proposed;
-        let name = planned
-            .get("name")
-            .and_then(Value::as_str)
-            .map(str::to_string);
+        let name = planned.get("name").and_then(Value::as_str).map(str::to_string);
         let configured_path = req.config.get("path").cloned().unwrap_or(Value::Null);
         // The path is known at plan time unless the configuration makes it unknown.
         let loc = match (&name, configured_path.unmarked().0) {
             (Some(n), Value::Null) => {
-                let abs = match req
-                    .prior
-                    .as_ref()
-                    .and_then(|p| p.get("path"))
-                    .and_then(Value::as_str)
-                {
+                let abs = match req.prior.as_ref().and_then(|p| p.get("path")).and_then(Value::as_str) {
                     Some(p) => PathBuf::from(p),
                     None => self.default_path(n),
                 };
-                Some(Location {
-                    stored: abs.to_string_lossy().into_owned(),
-                    abs,
-                })
+                Some(Location { stored: abs.to_string_lossy().into_owned(), abs })
             }
-            (_, Value::String(p)) => Some(Location {
-                stored: p.clone(),
-                abs: absolute(Path::new(p))?,
-            }),
+            (_, Value::String(p)) => Some(Location { stored: p.clone(), abs: absolute(Path::new(p))? }),
             _ => None,
         };
         match loc {
@@ -342,10 +286,7 @@ impl ResourceType for SqliteDatabase {
             None => diff::mark_unknown(&mut planned, &["path", "id", "url"]),
         }
         if let Some(prior) = &req.prior {
-            let old = prior
-                .get("migrations")
-                .and_then(Value::as_list)
-                .unwrap_or(&[]);
+            let old = prior.get("migrations").and_then(Value::as_list).unwrap_or(&[]);
             if let Some(new) = planned.get("migrations").and_then(Value::as_list) {
                 if new.iter().all(Value::is_wholly_known) {
                     if let Some(i) = is_prefix(old, new) {
@@ -358,10 +299,7 @@ impl ResourceType for SqliteDatabase {
                 }
             }
         }
-        Ok(PlanResponse {
-            planned,
-            requires_replace: Vec::new(),
-        })
+        Ok(PlanResponse { planned, requires_replace: Vec::new() })
     }
 
     async fn create(&self, planned: &Value, _ctx: &OpContext) -> Result<Value, ProviderError> {
@@ -381,16 +319,14 @@ impl ResourceType for SqliteDatabase {
         let migs = migrations.clone().unwrap_or_default();
         blocking(move || {
             if let Some(dir) = abs.parent() {
-                std::fs::create_dir_all(dir)
-                    .map_err(|e| io_err(format!("cannot create {}", dir.display()), e))?;
+                std::fs::create_dir_all(dir).map_err(|e| io_err(format!("cannot create {}", dir.display()), e))?;
             }
             let result = (|| {
-                let mut conn = Connection::open(&abs)
-                    .map_err(|e| sql_err(&format!("cannot create {}", abs.display()), e))?;
+                let mut conn =
+                    Connection::open(&abs).map_err(|e| sql_err(&format!("cannot create {}", abs.display()), e))?;
                 conn.busy_timeout(std::time::Duration::from_secs(10))
                     .map_err(|e| sql_err("cannot set busy timeout", e))?;
-                conn.pragma_update(None, "journal_mode", "WAL")
-                    .map_err(|e| sql_err("cannot enable WAL", e))?;
+                conn.pragma_update(None, "journal_mode", "WAL").map_err(|e| sql_err("cannot enable WAL", e))?;
                 if let Some(sql) = &schema_sql {
                     apply_script(&mut conn, "schema_sql", sql)?;
                 }
@@ -409,21 +345,10 @@ impl ResourceType for SqliteDatabase {
             result
         })
         .await?;
-        self.state(
-            planned,
-            &loc,
-            migrations
-                .as_deref()
-                .map(val_str_list)
-                .unwrap_or(Value::Null),
-        )
+        self.state(planned, &loc, migrations.as_deref().map(val_str_list).unwrap_or(Value::Null))
     }
 
-    async fn read(
-        &self,
-        current: &Value,
-        _ctx: &OpContext,
-    ) -> Result<Option<Value>, ProviderError> {
+    async fn read(&self, current: &Value, _ctx: &OpContext) -> Result<Option<Value>, ProviderError> {
         let loc = self.location(current)?;
         if !loc.abs.exists() {
             return Ok(None);
@@ -443,11 +368,7 @@ impl ResourceType for SqliteDatabase {
                 let n = list
                     .iter()
                     .enumerate()
-                    .take_while(|(i, sql)| {
-                        applied
-                            .get(*i)
-                            .is_some_and(|(idx, h)| *idx == *i as i64 && *h == sha(sql))
-                    })
+                    .take_while(|(i, sql)| applied.get(*i).is_some_and(|(idx, h)| *idx == *i as i64 && *h == sha(sql)))
                     .count();
                 val_str_list(&list[..n])
             }
@@ -455,19 +376,11 @@ impl ResourceType for SqliteDatabase {
         Ok(Some(self.state(current, &loc, migrations)?))
     }
 
-    async fn update(
-        &self,
-        prior: &Value,
-        planned: &Value,
-        _ctx: &OpContext,
-    ) -> Result<Value, ProviderError> {
+    async fn update(&self, prior: &Value, planned: &Value, _ctx: &OpContext) -> Result<Value, ProviderError> {
         let loc = self.location(planned)?;
         if !loc.abs.exists() {
-            return Err(ProviderError::not_found(format!(
-                "the database file {} is gone",
-                loc.abs.display()
-            ))
-            .with_help("run `tenantform plan` again: it will be re-created"));
+            return Err(ProviderError::not_found(format!("the database file {} is gone", loc.abs.display()))
+                .with_help("run `tenantform plan` again: it will be re-created"));
         }
         let a = Attrs::new(planned);
         let schema_sql = if diff::changed(prior, planned, "schema_sql") {
@@ -487,21 +400,13 @@ impl ResourceType for SqliteDatabase {
             apply_migrations(&mut conn, &migs)
         })
         .await?;
-        self.state(
-            planned,
-            &loc,
-            migrations
-                .as_deref()
-                .map(val_str_list)
-                .unwrap_or(Value::Null),
-        )
+        self.state(planned, &loc, migrations.as_deref().map(val_str_list).unwrap_or(Value::Null))
     }
 
     async fn delete(&self, current: &Value, _ctx: &OpContext) -> Result<(), ProviderError> {
         let loc = self.location(current)?;
         for f in files_of(&loc.abs) {
-            sfs::remove_if_exists(&f)
-                .map_err(|e| io_err(format!("cannot remove {}", f.display()), e))?;
+            sfs::remove_if_exists(&f).map_err(|e| io_err(format!("cannot remove {}", f.display()), e))?;
         }
         Ok(())
     }
@@ -509,28 +414,12 @@ impl ResourceType for SqliteDatabase {
     async fn import(&self, id: &str, _ctx: &OpContext) -> Result<Value, ProviderError> {
         let (name, loc) = if id.contains('/') {
             let abs = absolute(Path::new(id))?;
-            let stem = abs
-                .file_stem()
-                .and_then(|s| s.to_str())
-                .unwrap_or_default()
-                .to_string();
-            (
-                stem,
-                Location {
-                    stored: abs.to_string_lossy().into_owned(),
-                    abs,
-                },
-            )
+            let stem = abs.file_stem().and_then(|s| s.to_str()).unwrap_or_default().to_string();
+            (stem, Location { stored: abs.to_string_lossy().into_owned(), abs })
         } else {
             super::check_name(id).map_err(ProviderError::permanent)?;
             let abs = self.default_path(id);
-            (
-                id.to_string(),
-                Location {
-                    stored: abs.to_string_lossy().into_owned(),
-                    abs,
-                },
-            )
+            (id.to_string(), Location { stored: abs.to_string_lossy().into_owned(), abs })
         };
         super::check_name(&name).map_err(|e| {
             ProviderError::permanent(format!(
@@ -541,16 +430,10 @@ impl ResourceType for SqliteDatabase {
         match is_sqlite_file(&loc.abs) {
             Ok(true) => {}
             Ok(false) => {
-                return Err(ProviderError::permanent(format!(
-                    "{} is not a SQLite database",
-                    loc.abs.display()
-                )))
+                return Err(ProviderError::permanent(format!("{} is not a SQLite database", loc.abs.display())))
             }
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                return Err(ProviderError::not_found(format!(
-                    "no database file at {}",
-                    loc.abs.display()
-                )))
+                return Err(ProviderError::not_found(format!("no database file at {}", loc.abs.display())))
             }
             Err(e) => return Err(io_err(format!("cannot read {}", loc.abs.display()), e)),
         }
@@ -578,21 +461,14 @@ mod tests {
             ("name", Value::string("acme")),
             ("path", Value::Null),
             ("schema_sql", Value::string(schema)),
-            (
-                "seed_sql",
-                Value::string("INSERT INTO users(name) VALUES ('ada');"),
-            ),
-            (
-                "migrations",
-                Value::List(migrations.iter().map(|m| Value::string(*m)).collect()),
-            ),
+            ("seed_sql", Value::string("INSERT INTO users(name) VALUES ('ada');")),
+            ("migrations", Value::List(migrations.iter().map(|m| Value::string(*m)).collect())),
             ("url", Value::Unknown),
             ("id", Value::Unknown),
         ])
     }
 
-    const SCHEMA: &str =
-        "CREATE TABLE IF NOT EXISTS users (id INTEGER PRIMARY KEY, name TEXT NOT NULL);";
+    const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS users (id INTEGER PRIMARY KEY, name TEXT NOT NULL);";
 
     #[tokio::test]
     async fn lifecycle_schema_migrations_seed_and_delete() {
@@ -600,77 +476,33 @@ mod tests {
         let r = SqliteDatabase::new(root.cfg());
         let ctx = OpContext::default();
         let c = cfg(SCHEMA, &[]);
-        let plan = r
-            .plan(PlanRequest {
-                prior: None,
-                config: c.clone(),
-                proposed: c.clone(),
-            })
-            .await
-            .unwrap();
+        let plan = r.plan(PlanRequest { prior: None, config: c.clone(), proposed: c.clone() }).await.unwrap();
         let s = r.create(&plan.planned, &ctx).await.unwrap();
         assert_eq!(s, plan.planned, "plan predicted path, url and id");
         let path = s.get("path").and_then(Value::as_str).unwrap().to_string();
         assert!(path.ends_with("databases/acme.sqlite"));
-        assert_eq!(
-            s.get("url").and_then(Value::as_str).unwrap(),
-            format!("sqlite://{path}")
-        );
-        assert!(s
-            .get("url")
-            .and_then(Value::as_str)
-            .unwrap()
-            .starts_with("sqlite:///"));
+        assert_eq!(s.get("url").and_then(Value::as_str).unwrap(), format!("sqlite://{path}"));
+        assert!(s.get("url").and_then(Value::as_str).unwrap().starts_with("sqlite:///"));
         assert_eq!(query(&path, "SELECT name FROM users"), vec!["ada"]);
         assert_eq!(r.read(&s, &ctx).await.unwrap(), Some(s.clone()));
 
         // In place: an added re-runnable table and a migration; the seed does not run again.
-        let schema2 =
-            format!("{SCHEMA}\nCREATE TABLE IF NOT EXISTS orders (id INTEGER PRIMARY KEY);");
+        let schema2 = format!("{SCHEMA}\nCREATE TABLE IF NOT EXISTS orders (id INTEGER PRIMARY KEY);");
         let c2 = cfg(&schema2, &["ALTER TABLE users ADD COLUMN email TEXT;"]);
-        let plan2 = r
-            .plan(PlanRequest {
-                prior: Some(s.clone()),
-                config: c2.clone(),
-                proposed: c2.clone(),
-            })
-            .await
-            .unwrap();
+        let plan2 =
+            r.plan(PlanRequest { prior: Some(s.clone()), config: c2.clone(), proposed: c2.clone() }).await.unwrap();
         let u = r.update(&s, &plan2.planned, &ctx).await.unwrap();
         assert_eq!(u, plan2.planned);
-        assert_eq!(
-            query(&path, "SELECT name FROM users"),
-            vec!["ada"],
-            "seed ran once"
-        );
-        assert_eq!(
-            query(
-                &path,
-                "SELECT name FROM sqlite_master WHERE name = 'orders'"
-            ),
-            vec!["orders"]
-        );
-        assert_eq!(
-            query(
-                &path,
-                "SELECT name FROM pragma_table_info('users') WHERE name = 'email'"
-            ),
-            vec!["email"]
-        );
+        assert_eq!(query(&path, "SELECT name FROM users"), vec!["ada"], "seed ran once");
+        assert_eq!(query(&path, "SELECT name FROM sqlite_master WHERE name = 'orders'"), vec!["orders"]);
+        assert_eq!(query(&path, "SELECT name FROM pragma_table_info('users') WHERE name = 'email'"), vec!["email"]);
         assert_eq!(r.read(&u, &ctx).await.unwrap(), Some(u.clone()));
         // Applying the same again is a no-op (migrations are not re-run).
         r.update(&u, &u, &ctx).await.unwrap();
 
         // Editing an applied migration is refused at plan time.
         let c3 = cfg(&schema2, &["ALTER TABLE users ADD COLUMN mail TEXT;"]);
-        let e = r
-            .plan(PlanRequest {
-                prior: Some(u.clone()),
-                config: c3.clone(),
-                proposed: c3,
-            })
-            .await
-            .unwrap_err();
+        let e = r.plan(PlanRequest { prior: Some(u.clone()), config: c3.clone(), proposed: c3 }).await.unwrap_err();
         assert!(e.summary.contains("migrations[0]"), "{e}");
 
         // A schema change that is not re-runnable fails and changes nothing.
@@ -679,34 +511,18 @@ mod tests {
             &["ALTER TABLE users ADD COLUMN email TEXT;"],
         );
         let e = r.update(&u, &bad, &ctx).await.unwrap_err();
-        assert!(
-            e.summary.contains("schema_sql failed")
-                && e.help.as_deref().unwrap().contains("re-runnable"),
-            "{e:?}"
-        );
-        assert!(
-            query(&path, "SELECT name FROM sqlite_master WHERE name = 'extra'").is_empty(),
-            "rolled back"
-        );
+        assert!(e.summary.contains("schema_sql failed") && e.help.as_deref().unwrap().contains("re-runnable"), "{e:?}");
+        assert!(query(&path, "SELECT name FROM sqlite_master WHERE name = 'extra'").is_empty(), "rolled back");
 
         // Import by name and by path.
         let imported = r.import("acme", &ctx).await.unwrap();
         assert_eq!(imported.get("path"), u.get("path"));
         assert_eq!(imported.get("url"), u.get("url"));
-        assert_eq!(
-            r.import(&path, &ctx).await.unwrap().get("name"),
-            Some(&Value::string("acme"))
-        );
-        assert_eq!(
-            r.import("other", &ctx).await.unwrap_err().kind,
-            ErrorKind::NotFound
-        );
+        assert_eq!(r.import(&path, &ctx).await.unwrap().get("name"), Some(&Value::string("acme")));
+        assert_eq!(r.import("other", &ctx).await.unwrap_err().kind, ErrorKind::NotFound);
 
         // Drift: migrations table lost its last entry → read shows the applied prefix.
-        Connection::open(&path)
-            .unwrap()
-            .execute_batch("DELETE FROM _tenantform_migrations")
-            .unwrap();
+        Connection::open(&path).unwrap().execute_batch("DELETE FROM _tenantform_migrations").unwrap();
         let drifted = r.read(&u, &ctx).await.unwrap().unwrap();
         assert_eq!(drifted.get("migrations"), Some(&Value::List(vec![])));
 
@@ -723,14 +539,8 @@ mod tests {
         let root = TestRoot::new();
         let r = SqliteDatabase::new(root.cfg());
         let ctx = OpContext::default();
-        let e = r
-            .create(&cfg("CREAT TABLE oops", &[]), &ctx)
-            .await
-            .unwrap_err();
-        assert!(
-            e.summary.contains("schema_sql failed") && e.summary.contains("syntax error"),
-            "{e}"
-        );
+        let e = r.create(&cfg("CREAT TABLE oops", &[]), &ctx).await.unwrap_err();
+        assert!(e.summary.contains("schema_sql failed") && e.summary.contains("syntax error"), "{e}");
         assert_eq!(e.attribute, Some(path("schema_sql")));
         assert!(!root.cfg().databases_dir().join("acme.sqlite").exists());
 
@@ -738,17 +548,11 @@ mod tests {
         let mut c = cfg(SCHEMA, &[]);
         diff::set(&mut c, "path", Value::string(custom.to_string_lossy()));
         let s = r.create(&c, &ctx).await.unwrap();
-        assert_eq!(
-            s.get("path").and_then(Value::as_str),
-            Some(custom.to_str().unwrap())
-        );
+        assert_eq!(s.get("path").and_then(Value::as_str), Some(custom.to_str().unwrap()));
         let e = r.create(&c, &ctx).await.unwrap_err();
         assert!(e.summary.contains("already exists"), "{e}");
         std::fs::write(root.path().join("junk.sqlite"), "not a db at all....").unwrap();
-        let e = r
-            .import(root.path().join("junk.sqlite").to_str().unwrap(), &ctx)
-            .await
-            .unwrap_err();
+        let e = r.import(root.path().join("junk.sqlite").to_str().unwrap(), &ctx).await.unwrap_err();
         assert!(e.summary.contains("not a SQLite database"), "{e}");
     }
 }

@@ -23,10 +23,7 @@ impl TestRoot {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let router_listen = l.local_addr().unwrap();
         drop(l);
-        TestRoot {
-            dir: tempfile::tempdir().unwrap(),
-            router_listen,
-        }
+        TestRoot { dir: tempfile::tempdir().unwrap(), router_listen }
     }
 
     pub fn path(&self) -> &Path {
@@ -54,8 +51,7 @@ impl Drop for TestRoot {
             for e in dir.flatten() {
                 if let Ok(text) = std::fs::read_to_string(e.path().join("service.json")) {
                     if let Ok(v) = serde_json::from_str::<serde_json::Value>(&text) {
-                        if let (Some(pid), Some(t)) = (v["pid"].as_i64(), v["start_ticks"].as_u64())
-                        {
+                        if let (Some(pid), Some(t)) = (v["pid"].as_i64(), v["start_ticks"].as_u64()) {
                             records.push((pid as i32, t));
                         }
                     }
@@ -64,9 +60,7 @@ impl Drop for TestRoot {
         }
         if let Ok(text) = std::fs::read_to_string(root.join("router.pid")) {
             let mut parts = text.split_whitespace();
-            if let (Some(Ok(pid)), Some(Ok(t))) =
-                (parts.next().map(str::parse), parts.next().map(str::parse))
-            {
+            if let (Some(Ok(pid)), Some(Ok(t))) = (parts.next().map(str::parse), parts.next().map(str::parse)) {
                 records.push((pid, t));
             }
         }

@@ -27,20 +27,15 @@ pub fn schema(description: &str, result_sensitive: bool) -> Schema {
         AttributeSchema::optional(Type::Bool)
             .force_new()
             .default(Value::Bool(true))
-            .describe(format!(
-                "Include {what} characters in the result. Default true."
-            ))
+            .describe(format!("Include {what} characters in the result. Default true."))
     };
     let min = |what: &str| {
         AttributeSchema::optional(Type::Number)
             .force_new()
             .default(Value::number(0))
-            .describe(format!(
-                "Minimum number of {what} characters in the result. Default 0."
-            ))
+            .describe(format!("Minimum number of {what} characters in the result. Default 0."))
     };
-    let mut result =
-        AttributeSchema::computed(Type::String).describe("The generated random string.");
+    let mut result = AttributeSchema::computed(Type::String).describe("The generated random string.");
     if result_sensitive {
         result = result.sensitive();
     }
@@ -138,32 +133,16 @@ impl Params {
         let special: Vec<char> = self.special_chars().chars().collect();
         let classes: [(&[char], bool, i64); 4] = [
             (&special, self.special, self.min_special),
-            (
-                &UPPER.chars().collect::<Vec<_>>(),
-                self.upper,
-                self.min_upper,
-            ),
-            (
-                &LOWER.chars().collect::<Vec<_>>(),
-                self.lower,
-                self.min_lower,
-            ),
-            (
-                &NUMERIC.chars().collect::<Vec<_>>(),
-                self.numeric,
-                self.min_numeric,
-            ),
+            (&UPPER.chars().collect::<Vec<_>>(), self.upper, self.min_upper),
+            (&LOWER.chars().collect::<Vec<_>>(), self.lower, self.min_lower),
+            (&NUMERIC.chars().collect::<Vec<_>>(), self.numeric, self.min_numeric),
         ];
         let mut rng = OsRng;
         let mut out: Vec<char> = Vec::with_capacity(self.length as usize);
         let mut all: Vec<char> = Vec::new();
         for (chars, enabled, min) in classes {
             for _ in 0..min {
-                out.push(
-                    *chars
-                        .choose(&mut rng)
-                        .expect("character classes are not empty"),
-                );
+                out.push(*chars.choose(&mut rng).expect("character classes are not empty"));
             }
             if enabled {
                 all.extend_from_slice(chars);
@@ -195,10 +174,7 @@ impl Params {
             ("min_upper", Value::number(self.min_upper as f64)),
             ("min_lower", Value::number(self.min_lower as f64)),
             ("min_numeric", Value::number(self.min_numeric as f64)),
-            (
-                "override_special",
-                crate::support::attrs::val_opt_str(self.override_special.as_deref()),
-            ),
+            ("override_special", crate::support::attrs::val_opt_str(self.override_special.as_deref())),
             ("keepers", self.keepers.clone()),
             ("result", Value::string(result)),
         ])
@@ -212,10 +188,7 @@ pub fn validate(config: &Value) -> Vec<ConfigProblem> {
     let length = num("length");
     if let Some(l) = length {
         if l < 1 {
-            problems.push(ConfigProblem {
-                path: path("length"),
-                message: "length must be at least 1".into(),
-            });
+            problems.push(ConfigProblem { path: path("length"), message: "length must be at least 1".into() });
         }
     }
     let mut sum = 0;
@@ -227,10 +200,7 @@ pub fn validate(config: &Value) -> Vec<ConfigProblem> {
         }
         let n = num(m).unwrap_or(0);
         if n < 0 {
-            problems.push(ConfigProblem {
-                path: path(m),
-                message: format!("{m} must not be negative"),
-            });
+            problems.push(ConfigProblem { path: path(m), message: format!("{m} must not be negative") });
         }
         sum += n.max(0);
     }
@@ -238,23 +208,13 @@ pub fn validate(config: &Value) -> Vec<ConfigProblem> {
         if l >= 1 && l < sum {
             problems.push(ConfigProblem {
                 path: path("length"),
-                message: format!(
-                    "length ({l}) must be at least the sum of the min_* values ({sum})"
-                ),
+                message: format!("length ({l}) must be at least the sum of the min_* values ({sum})"),
             });
         }
     }
     let flags: Vec<Option<bool>> = BOOLS
         .iter()
-        .map(|b| {
-            config.get(b).map_or(Some(true), |v| {
-                if v.is_null() {
-                    Some(true)
-                } else {
-                    v.as_bool()
-                }
-            })
-        })
+        .map(|b| config.get(b).map_or(Some(true), |v| if v.is_null() { Some(true) } else { v.as_bool() }))
         .collect();
     if flags.iter().all(|f| *f == Some(false)) && (length.unwrap_or(1) > sum || !all_known) {
         problems.push(ConfigProblem {
@@ -296,10 +256,7 @@ mod tests {
             let s = p.generate().unwrap();
             assert_eq!(s.chars().count(), 20);
             assert!(s.chars().filter(|c| c.is_ascii_digit()).count() >= 5, "{s}");
-            assert!(
-                s.chars().filter(|c| c.is_ascii_uppercase()).count() >= 3,
-                "{s}"
-            );
+            assert!(s.chars().filter(|c| c.is_ascii_uppercase()).count() >= 3, "{s}");
             assert!(s.chars().all(|c| c.is_ascii_alphanumeric()), "{s}");
         }
     }
@@ -320,19 +277,11 @@ mod tests {
 
     #[test]
     fn validation_catches_impossible_configs() {
-        let msgs = |v: Value| {
-            validate(&v)
-                .into_iter()
-                .map(|p| p.message)
-                .collect::<Vec<_>>()
-                .join("; ")
-        };
+        let msgs = |v: Value| validate(&v).into_iter().map(|p| p.message).collect::<Vec<_>>().join("; ");
         assert!(msgs(cfg(&[("length", Value::number(0))])).contains("at least 1"));
-        assert!(msgs(cfg(&[
-            ("length", Value::number(3)),
-            ("min_upper", Value::number(4))
-        ]))
-        .contains("sum of the min_*"));
+        assert!(
+            msgs(cfg(&[("length", Value::number(3)), ("min_upper", Value::number(4))])).contains("sum of the min_*")
+        );
         let none = cfg(&[
             ("length", Value::number(3)),
             ("special", Value::Bool(false)),
@@ -341,11 +290,7 @@ mod tests {
             ("numeric", Value::Bool(false)),
         ]);
         assert!(msgs(none).contains("at least one of"));
-        assert!(validate(&cfg(&[
-            ("length", Value::Unknown),
-            ("min_upper", Value::number(4))
-        ]))
-        .is_empty());
+        assert!(validate(&cfg(&[("length", Value::Unknown), ("min_upper", Value::number(4))])).is_empty());
         assert!(Params::from_value(&cfg(&[("length", Value::number(-1))])).is_err());
     }
 }

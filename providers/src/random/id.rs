@@ -29,7 +29,9 @@ pub fn schema() -> ResourceSchema {
         .describe("Random bytes, encoded several ways; useful for unique resource names. Every input is force-new.")
         .attr(
             "byte_length",
-            AttributeSchema::required(Type::Number).force_new().describe("The number of random bytes to produce (at least 1)."),
+            AttributeSchema::required(Type::Number)
+                .force_new()
+                .describe("The number of random bytes to produce (at least 1)."),
         )
         .attr(
             "prefix",
@@ -43,11 +45,7 @@ pub fn schema() -> ResourceSchema {
         .attr("b64_std", computed("prefix + the bytes in standard base64 encoding with padding."))
         .attr("hex", computed("prefix + the bytes as lowercase hexadecimal (two digits per byte)."))
         .attr("dec", computed("prefix + the bytes read as a big-endian unsigned integer, in decimal."));
-    ResourceSchema {
-        schema,
-        version: 0,
-        import_id: "[<prefix>,]<b64_url>".into(),
-    }
+    ResourceSchema { schema, version: 0, import_id: "[<prefix>,]<b64_url>".into() }
 }
 
 pub struct RandomId;
@@ -60,10 +58,7 @@ fn state(bytes: &[u8], prefix: Option<&str>, keepers: Value) -> Value {
         ("prefix", val_opt_str(prefix)),
         ("keepers", keepers),
         ("b64_url", Value::string(format!("{p}{id}"))),
-        (
-            "b64_std",
-            Value::string(format!("{p}{}", STANDARD.encode(bytes))),
-        ),
+        ("b64_std", Value::string(format!("{p}{}", STANDARD.encode(bytes)))),
         ("hex", Value::string(format!("{p}{}", hex(bytes)))),
         ("dec", Value::string(format!("{p}{}", to_decimal(bytes)))),
         ("id", Value::string(id)),
@@ -114,25 +109,12 @@ impl ResourceType for RandomId {
         Ok(state(&bytes, a.opt_str("prefix")?, a.raw("keepers")))
     }
 
-    async fn read(
-        &self,
-        current: &Value,
-        _ctx: &OpContext,
-    ) -> Result<Option<Value>, ProviderError> {
+    async fn read(&self, current: &Value, _ctx: &OpContext) -> Result<Option<Value>, ProviderError> {
         Ok(Some(current.clone()))
     }
 
-    async fn update(
-        &self,
-        prior: &Value,
-        planned: &Value,
-        _ctx: &OpContext,
-    ) -> Result<Value, ProviderError> {
-        Ok(super::carry_over(
-            prior,
-            planned,
-            &["id", "b64_url", "b64_std", "hex", "dec"],
-        ))
+    async fn update(&self, prior: &Value, planned: &Value, _ctx: &OpContext) -> Result<Value, ProviderError> {
+        Ok(super::carry_over(prior, planned, &["id", "b64_url", "b64_std", "hex", "dec"]))
     }
 
     async fn delete(&self, _current: &Value, _ctx: &OpContext) -> Result<(), ProviderError> {
@@ -149,9 +131,7 @@ impl ResourceType for RandomId {
                 .with_help("the import ID of random_id is its b64_url value without the prefix, optionally preceded by `<prefix>,`")
         })?;
         if bytes.is_empty() {
-            return Err(ProviderError::permanent(
-                "the import ID of random_id decodes to no bytes",
-            ));
+            return Err(ProviderError::permanent("the import ID of random_id decodes to no bytes"));
         }
         Ok(state(&bytes, prefix.filter(|p| !p.is_empty()), Value::Null))
     }
@@ -166,19 +146,13 @@ mod tests {
         assert_eq!(to_decimal(&[0]), "0");
         assert_eq!(to_decimal(&[1, 0]), "256");
         assert_eq!(to_decimal(&[0xff; 8]), u64::MAX.to_string());
-        assert_eq!(
-            to_decimal(&[0x01, 0, 0, 0, 0, 0, 0, 0, 0]),
-            "18446744073709551616"
-        );
+        assert_eq!(to_decimal(&[0x01, 0, 0, 0, 0, 0, 0, 0, 0]), "18446744073709551616");
     }
 
     #[tokio::test]
     async fn create_encodes_consistently_and_import_reverses_it() {
         let ctx = OpContext::default();
-        let planned = Value::map([
-            ("byte_length", Value::number(8)),
-            ("prefix", Value::string("web-")),
-        ]);
+        let planned = Value::map([("byte_length", Value::number(8)), ("prefix", Value::string("web-"))]);
         let s = RandomId.create(&planned, &ctx).await.unwrap();
         let get = |k: &str| s.get(k).and_then(Value::as_str).unwrap().to_string();
         let id = get("id");
@@ -186,13 +160,7 @@ mod tests {
         let bytes = URL_SAFE_NO_PAD.decode(&id).unwrap();
         assert_eq!(bytes.len(), 8);
         assert_eq!(get("hex"), format!("web-{}", hex(&bytes)));
-        assert_eq!(
-            get("dec"),
-            format!(
-                "web-{}",
-                u64::from_be_bytes(bytes.clone().try_into().unwrap())
-            )
-        );
+        assert_eq!(get("dec"), format!("web-{}", u64::from_be_bytes(bytes.clone().try_into().unwrap())));
         assert_eq!(get("b64_std"), format!("web-{}", STANDARD.encode(&bytes)));
 
         let imported = RandomId.import(&format!("web-,{id}"), &ctx).await.unwrap();
@@ -205,14 +173,8 @@ mod tests {
 
     #[test]
     fn validation_bounds_byte_length() {
-        assert!(!RandomId
-            .validate(&Value::map([("byte_length", Value::number(0))]))
-            .is_empty());
-        assert!(RandomId
-            .validate(&Value::map([("byte_length", Value::number(4))]))
-            .is_empty());
-        assert!(RandomId
-            .validate(&Value::map([("byte_length", Value::Unknown)]))
-            .is_empty());
+        assert!(!RandomId.validate(&Value::map([("byte_length", Value::number(0))])).is_empty());
+        assert!(RandomId.validate(&Value::map([("byte_length", Value::number(4))])).is_empty());
+        assert!(RandomId.validate(&Value::map([("byte_length", Value::Unknown)])).is_empty());
     }
 }

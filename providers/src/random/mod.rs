@@ -9,8 +9,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use tenantform_engine::provider::{
-    ConfiguredProvider, Provider, ProviderError, ProviderSchema, ResourceSchema, ResourceType,
-    Schema,
+    ConfiguredProvider, Provider, ProviderError, ProviderSchema, ResourceSchema, ResourceType, Schema,
 };
 use tenantform_engine::value::Value;
 
@@ -44,10 +43,7 @@ impl Provider for RandomProvider {
         s
     }
 
-    async fn configure(
-        &self,
-        _config: &Value,
-    ) -> Result<Arc<dyn ConfiguredProvider>, ProviderError> {
+    async fn configure(&self, _config: &Value) -> Result<Arc<dyn ConfiguredProvider>, ProviderError> {
         Ok(Arc::new(ConfiguredRandom))
     }
 }
@@ -70,12 +66,10 @@ impl ConfiguredProvider for ConfiguredRandom {
 pub(crate) fn keepers_attr() -> tenantform_engine::provider::AttributeSchema {
     use tenantform_engine::provider::AttributeSchema;
     use tenantform_engine::types::Type;
-    AttributeSchema::optional(Type::Map(Box::new(Type::String)))
-        .force_new()
-        .describe(
-            "Arbitrary map of values that, when changed, will trigger recreation of the resource \
+    AttributeSchema::optional(Type::Map(Box::new(Type::String))).force_new().describe(
+        "Arbitrary map of values that, when changed, will trigger recreation of the resource \
          (and so a new random value).",
-        )
+    )
 }
 
 /// `update` for resources whose every input is force-new: nothing to do remotely, keep the

@@ -22,16 +22,8 @@ pub fn schema() -> ResourceSchema {
          changing one (or a keeper) generates a new password.",
         true,
     )
-    .attr(
-        "id",
-        AttributeSchema::computed(Type::String)
-            .describe("Always \"none\": the password is in `result`."),
-    );
-    ResourceSchema {
-        schema,
-        version: 0,
-        import_id: "<the password itself>".into(),
-    }
+    .attr("id", AttributeSchema::computed(Type::String).describe("Always \"none\": the password is in `result`."));
+    ResourceSchema { schema, version: 0, import_id: "<the password itself>".into() }
 }
 
 pub struct RandomPassword;
@@ -48,20 +40,11 @@ impl ResourceType for RandomPassword {
         Ok(p.state(&result, "none"))
     }
 
-    async fn read(
-        &self,
-        current: &Value,
-        _ctx: &OpContext,
-    ) -> Result<Option<Value>, ProviderError> {
+    async fn read(&self, current: &Value, _ctx: &OpContext) -> Result<Option<Value>, ProviderError> {
         Ok(Some(current.clone()))
     }
 
-    async fn update(
-        &self,
-        prior: &Value,
-        planned: &Value,
-        _ctx: &OpContext,
-    ) -> Result<Value, ProviderError> {
+    async fn update(&self, prior: &Value, planned: &Value, _ctx: &OpContext) -> Result<Value, ProviderError> {
         Ok(super::carry_over(prior, planned, &["id", "result"]))
     }
 
@@ -90,11 +73,7 @@ mod tests {
     #[tokio::test]
     async fn lifecycle_generates_once_and_keeps_the_value() {
         let r = RandomPassword;
-        let planned = Value::map([
-            ("length", Value::number(24)),
-            ("result", Value::Unknown),
-            ("id", Value::Unknown),
-        ]);
+        let planned = Value::map([("length", Value::number(24)), ("result", Value::Unknown), ("id", Value::Unknown)]);
         let s = r.create(&planned, &ctx()).await.unwrap();
         let result = s.get("result").and_then(Value::as_str).unwrap().to_string();
         assert_eq!(result.chars().count(), 24);
@@ -102,19 +81,12 @@ mod tests {
         assert_eq!(s.get("special"), Some(&Value::Bool(true)));
         assert_eq!(r.read(&s, &ctx()).await.unwrap(), Some(s.clone()));
         let again = r.create(&planned, &ctx()).await.unwrap();
-        assert_ne!(
-            again.get("result"),
-            s.get("result"),
-            "two creates give two passwords"
-        );
+        assert_ne!(again.get("result"), s.get("result"), "two creates give two passwords");
         // An update (nothing in-place exists, but the engine may still call it) keeps the value.
         let mut planned2 = s.clone();
         crate::support::diff::set(&mut planned2, "result", Value::Unknown);
         let u = r.update(&s, &planned2, &ctx()).await.unwrap();
-        assert_eq!(
-            u.get("result").and_then(Value::as_str),
-            Some(result.as_str())
-        );
+        assert_eq!(u.get("result").and_then(Value::as_str), Some(result.as_str()));
         r.delete(&s, &ctx()).await.unwrap();
     }
 

@@ -43,9 +43,7 @@ fn words() -> &'static Words {
 
 pub fn schema() -> ResourceSchema {
     let schema = Schema::new()
-        .describe(
-            "A random, readable pet name such as `wisely-helpful-otter`. Every input is force-new.",
-        )
+        .describe("A random, readable pet name such as `wisely-helpful-otter`. Every input is force-new.")
         .attr(
             "length",
             AttributeSchema::optional(Type::Number)
@@ -67,24 +65,15 @@ pub fn schema() -> ResourceSchema {
                 .describe("A string to put before the name, followed by the separator."),
         )
         .attr("keepers", super::keepers_attr())
-        .attr(
-            "id",
-            AttributeSchema::computed(Type::String).describe("The generated pet name."),
-        );
-    ResourceSchema {
-        schema,
-        version: 0,
-        import_id: "<id> or <prefix>,<words> (words separated by \"-\")".into(),
-    }
+        .attr("id", AttributeSchema::computed(Type::String).describe("The generated pet name."));
+    ResourceSchema { schema, version: 0, import_id: "<id> or <prefix>,<words> (words separated by \"-\")".into() }
 }
 
 /// Generates a pet name of `length` words (adverbs, an adjective, a name).
 pub fn generate(length: usize, separator: &str) -> String {
     let w = words();
     let mut rng = OsRng;
-    let pick = |list: &[&'static str], rng: &mut OsRng| {
-        *list.choose(rng).expect("word lists are not empty")
-    };
+    let pick = |list: &[&'static str], rng: &mut OsRng| *list.choose(rng).expect("word lists are not empty");
     let mut parts: Vec<&str> = Vec::with_capacity(length);
     match length {
         0 => {}
@@ -140,20 +129,11 @@ impl ResourceType for RandomPet {
         Ok(state(id, length, separator, prefix, a.raw("keepers")))
     }
 
-    async fn read(
-        &self,
-        current: &Value,
-        _ctx: &OpContext,
-    ) -> Result<Option<Value>, ProviderError> {
+    async fn read(&self, current: &Value, _ctx: &OpContext) -> Result<Option<Value>, ProviderError> {
         Ok(Some(current.clone()))
     }
 
-    async fn update(
-        &self,
-        prior: &Value,
-        planned: &Value,
-        _ctx: &OpContext,
-    ) -> Result<Value, ProviderError> {
+    async fn update(&self, prior: &Value, planned: &Value, _ctx: &OpContext) -> Result<Value, ProviderError> {
         Ok(super::carry_over(prior, planned, &["id"]))
     }
 
@@ -189,9 +169,7 @@ mod tests {
         assert!(w.adverbs.len() > 200 && w.adjectives.len() > 400 && w.names.len() > 400);
         assert!(w.names.contains(&"otter") || w.names.contains(&"octopus"));
         for list in [&w.adverbs, &w.adjectives, &w.names] {
-            assert!(list
-                .iter()
-                .all(|s| s.chars().all(|c| c.is_ascii_lowercase())));
+            assert!(list.iter().all(|s| s.chars().all(|c| c.is_ascii_lowercase())));
         }
     }
 
@@ -203,11 +181,7 @@ mod tests {
         assert!(w.names.contains(&one.as_str()));
         let three = generate(3, "_");
         let parts: Vec<&str> = three.split('_').collect();
-        assert!(
-            w.adverbs.contains(&parts[0])
-                && w.adjectives.contains(&parts[1])
-                && w.names.contains(&parts[2])
-        );
+        assert!(w.adverbs.contains(&parts[0]) && w.adjectives.contains(&parts[1]) && w.names.contains(&parts[2]));
 
         let planned = Value::map([("length", Value::Null), ("prefix", Value::string("web"))]);
         let s = RandomPet.create(&planned, &ctx).await.unwrap();
@@ -220,10 +194,7 @@ mod tests {
     #[tokio::test]
     async fn import_by_id() {
         let ctx = OpContext::default();
-        let s = RandomPet
-            .import("wisely-helpful-otter", &ctx)
-            .await
-            .unwrap();
+        let s = RandomPet.import("wisely-helpful-otter", &ctx).await.unwrap();
         assert_eq!(s.get("length"), Some(&Value::number(3)));
         assert_eq!(s.get("id"), Some(&Value::string("wisely-helpful-otter")));
         let p = RandomPet.import("web,happy-otter", &ctx).await.unwrap();

@@ -18,16 +18,8 @@ pub fn schema() -> ResourceSchema {
          Every input is force-new.",
         false,
     )
-    .attr(
-        "id",
-        AttributeSchema::computed(Type::String)
-            .describe("The generated string (same as `result`)."),
-    );
-    ResourceSchema {
-        schema,
-        version: 0,
-        import_id: "<the string itself>".into(),
-    }
+    .attr("id", AttributeSchema::computed(Type::String).describe("The generated string (same as `result`)."));
+    ResourceSchema { schema, version: 0, import_id: "<the string itself>".into() }
 }
 
 pub struct RandomString;
@@ -44,20 +36,11 @@ impl ResourceType for RandomString {
         Ok(p.state(&result, &result))
     }
 
-    async fn read(
-        &self,
-        current: &Value,
-        _ctx: &OpContext,
-    ) -> Result<Option<Value>, ProviderError> {
+    async fn read(&self, current: &Value, _ctx: &OpContext) -> Result<Option<Value>, ProviderError> {
         Ok(Some(current.clone()))
     }
 
-    async fn update(
-        &self,
-        prior: &Value,
-        planned: &Value,
-        _ctx: &OpContext,
-    ) -> Result<Value, ProviderError> {
+    async fn update(&self, prior: &Value, planned: &Value, _ctx: &OpContext) -> Result<Value, ProviderError> {
         Ok(super::carry_over(prior, planned, &["id", "result"]))
     }
 
@@ -67,9 +50,7 @@ impl ResourceType for RandomString {
 
     async fn import(&self, id: &str, _ctx: &OpContext) -> Result<Value, ProviderError> {
         if id.is_empty() {
-            return Err(ProviderError::permanent(
-                "the import ID of random_string is the string itself; it is empty",
-            ));
+            return Err(ProviderError::permanent("the import ID of random_string is the string itself; it is empty"));
         }
         Ok(Params::imported(id).state(id, id))
     }
@@ -82,10 +63,7 @@ mod tests {
     #[tokio::test]
     async fn id_is_the_result_and_import_round_trips() {
         let ctx = OpContext::default();
-        let planned = Value::map([
-            ("length", Value::number(8)),
-            ("special", Value::Bool(false)),
-        ]);
+        let planned = Value::map([("length", Value::number(8)), ("special", Value::Bool(false))]);
         let s = RandomString.create(&planned, &ctx).await.unwrap();
         assert_eq!(s.get("id"), s.get("result"));
         let id = s.get("id").and_then(Value::as_str).unwrap();

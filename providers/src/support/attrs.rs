@@ -23,11 +23,7 @@ pub fn path(name: &str) -> Vec<PathStep> {
 }
 
 fn type_error(name: &str, expected: &str, got: &Value) -> ProviderError {
-    ProviderError::permanent(format!(
-        "attribute `{name}` must be {expected}, got {}",
-        got.type_name()
-    ))
-    .at(path(name))
+    ProviderError::permanent(format!("attribute `{name}` must be {expected}, got {}", got.type_name())).at(path(name))
 }
 
 impl<'a> Attrs<'a> {
@@ -44,11 +40,9 @@ impl<'a> Attrs<'a> {
         let (v, _) = v.unmarked();
         match v {
             Value::Null => Ok(None),
-            Value::Unknown => Err(ProviderError::permanent(format!(
-                "attribute `{name}` is not known yet"
-            ))
-            .with_detail("the engine passed an unknown value where a known one is needed")
-            .at(path(name))),
+            Value::Unknown => Err(ProviderError::permanent(format!("attribute `{name}` is not known yet"))
+                .with_detail("the engine passed an unknown value where a known one is needed")
+                .at(path(name))),
             v => Ok(Some(v)),
         }
     }
@@ -106,10 +100,7 @@ impl<'a> Attrs<'a> {
     pub fn opt_i64(&self, name: &str) -> Result<Option<i64>, ProviderError> {
         match self.get(name)? {
             None => Ok(None),
-            Some(v @ Value::Number(_)) => v
-                .as_i64()
-                .map(Some)
-                .ok_or_else(|| type_error(name, "a whole number", v)),
+            Some(v @ Value::Number(_)) => v.as_i64().map(Some).ok_or_else(|| type_error(name, "a whole number", v)),
             Some(v) => Err(type_error(name, "a number", v)),
         }
     }
@@ -157,18 +148,13 @@ impl<'a> Attrs<'a> {
         };
         m.iter()
             .map(|(k, item)| {
-                item.to_interp_string()
-                    .map(|s| (k.clone(), s))
-                    .ok_or_else(|| {
-                        ProviderError::permanent(format!(
-                            "attribute `{name}` must be a map of strings; key {k:?} is {}",
-                            item.type_name()
-                        ))
-                        .at(vec![
-                            PathStep::Key(name.to_string()),
-                            PathStep::Key(k.clone()),
-                        ])
-                    })
+                item.to_interp_string().map(|s| (k.clone(), s)).ok_or_else(|| {
+                    ProviderError::permanent(format!(
+                        "attribute `{name}` must be a map of strings; key {k:?} is {}",
+                        item.type_name()
+                    ))
+                    .at(vec![PathStep::Key(name.to_string()), PathStep::Key(k.clone())])
+                })
             })
             .collect()
     }
@@ -176,11 +162,7 @@ impl<'a> Attrs<'a> {
     /// The attribute as stored (marks removed), `Null` when absent: for copying inputs such as
     /// `keepers` into the resulting state unchanged.
     pub fn raw(&self, name: &str) -> Value {
-        self.value
-            .get(name)
-            .cloned()
-            .map(Value::unmark_deep)
-            .unwrap_or(Value::Null)
+        self.value.get(name).cloned().map(Value::unmark_deep).unwrap_or(Value::Null)
     }
 }
 
@@ -200,11 +182,7 @@ pub fn val_str_list(items: &[String]) -> Value {
 
 /// A map of strings.
 pub fn val_str_map(m: &BTreeMap<String, String>) -> Value {
-    Value::Map(
-        m.iter()
-            .map(|(k, v)| (k.clone(), Value::string(v.as_str())))
-            .collect(),
-    )
+    Value::Map(m.iter().map(|(k, v)| (k.clone(), Value::string(v.as_str()))).collect())
 }
 
 #[cfg(test)]

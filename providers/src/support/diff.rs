@@ -8,14 +8,8 @@ use tenantform_engine::value::Value;
 
 /// True when the attribute differs between `prior` and `planned` (unknown counts as changed).
 pub fn changed(prior: &Value, planned: &Value, name: &str) -> bool {
-    let p = prior
-        .get(name)
-        .map(|v| v.clone().unmark_deep())
-        .unwrap_or(Value::Null);
-    let n = planned
-        .get(name)
-        .map(|v| v.clone().unmark_deep())
-        .unwrap_or(Value::Null);
+    let p = prior.get(name).map(|v| v.clone().unmark_deep()).unwrap_or(Value::Null);
+    let n = planned.get(name).map(|v| v.clone().unmark_deep()).unwrap_or(Value::Null);
     !n.is_wholly_known() || p != n
 }
 
@@ -56,10 +50,7 @@ mod tests {
     #[test]
     fn changes_ignore_marks_and_count_unknowns() {
         let prior = Value::map([("a", Value::string("x")), ("b", Value::number(1))]);
-        let mut planned = Value::map([
-            ("a", Value::string("x").mark_sensitive()),
-            ("b", Value::number(2)),
-        ]);
+        let mut planned = Value::map([("a", Value::string("x").mark_sensitive()), ("b", Value::number(2))]);
         assert!(!changed(&prior, &planned, "a"));
         assert!(changed(&prior, &planned, "b"));
         assert!(!changed(&prior, &planned, "missing"));

@@ -22,22 +22,14 @@ pub fn parse(input: &str) -> Result<Duration, String> {
     let mut total_nanos: f64 = 0.0;
     let mut rest = s;
     while !rest.is_empty() {
-        let num_len = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(rest.len());
+        let num_len = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
         let num = &rest[..num_len];
         if num.is_empty() || num == "." || num.matches('.').count() > 1 {
-            return Err(format!(
-                "invalid duration {input:?} (write e.g. \"30s\", \"100ms\", \"1m30s\")"
-            ));
+            return Err(format!("invalid duration {input:?} (write e.g. \"30s\", \"100ms\", \"1m30s\")"));
         }
-        let n: f64 = num
-            .parse()
-            .map_err(|_| format!("invalid duration {input:?}"))?;
+        let n: f64 = num.parse().map_err(|_| format!("invalid duration {input:?}"))?;
         rest = &rest[num_len..];
-        let unit_len = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
+        let unit_len = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
         let unit = &rest[..unit_len];
         let scale = match unit {
             "ns" => 1.0,
@@ -46,15 +38,9 @@ pub fn parse(input: &str) -> Result<Duration, String> {
             "s" => 1e9,
             "m" => 60e9,
             "h" => 3600e9,
-            "" => {
-                return Err(format!(
-                    "missing unit in duration {input:?} (use one of ns, us, ms, s, m, h)"
-                ))
-            }
+            "" => return Err(format!("missing unit in duration {input:?} (use one of ns, us, ms, s, m, h)")),
             other => {
-                return Err(format!(
-                    "unknown unit {other:?} in duration {input:?} (use one of ns, us, ms, s, m, h)"
-                ))
+                return Err(format!("unknown unit {other:?} in duration {input:?} (use one of ns, us, ms, s, m, h)"))
             }
         };
         total_nanos += n * scale;

@@ -5,9 +5,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use tenantform_engine::provider::{
-    ConfiguredProvider, Provider, ProviderError, ProviderSchema, ResourceType, Schema,
-};
+use tenantform_engine::provider::{ConfiguredProvider, Provider, ProviderError, ProviderSchema, ResourceType, Schema};
 use tenantform_engine::value::Value;
 
 pub mod sleep;
@@ -30,10 +28,7 @@ impl Provider for TimeProvider {
         s
     }
 
-    async fn configure(
-        &self,
-        _config: &Value,
-    ) -> Result<Arc<dyn ConfiguredProvider>, ProviderError> {
+    async fn configure(&self, _config: &Value) -> Result<Arc<dyn ConfiguredProvider>, ProviderError> {
         Ok(Arc::new(ConfiguredTime))
     }
 }

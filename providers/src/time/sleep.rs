@@ -50,9 +50,7 @@ pub struct TimeSleep;
 fn parse_attr(v: &Value, name: &str) -> Result<Option<Duration>, ProviderError> {
     match Attrs::new(v).opt_str(name)? {
         None => Ok(None),
-        Some(s) => duration::parse(s)
-            .map(Some)
-            .map_err(|e| ProviderError::permanent(e).at(path(name))),
+        Some(s) => duration::parse(s).map(Some).map_err(|e| ProviderError::permanent(e).at(path(name))),
     }
 }
 
@@ -72,10 +70,7 @@ impl ResourceType for TimeSleep {
             .into_iter()
             .filter_map(|name| {
                 let s = config.get(name)?.as_str()?;
-                duration::parse(s).err().map(|message| ConfigProblem {
-                    path: path(name),
-                    message,
-                })
+                duration::parse(s).err().map(|message| ConfigProblem { path: path(name), message })
             })
             .collect()
     }
@@ -89,20 +84,11 @@ impl ResourceType for TimeSleep {
         Ok(out)
     }
 
-    async fn read(
-        &self,
-        current: &Value,
-        _ctx: &OpContext,
-    ) -> Result<Option<Value>, ProviderError> {
+    async fn read(&self, current: &Value, _ctx: &OpContext) -> Result<Option<Value>, ProviderError> {
         Ok(Some(current.clone()))
     }
 
-    async fn update(
-        &self,
-        prior: &Value,
-        planned: &Value,
-        _ctx: &OpContext,
-    ) -> Result<Value, ProviderError> {
+    async fn update(&self, prior: &Value, planned: &Value, _ctx: &OpContext) -> Result<Value, ProviderError> {
         parse_attr(planned, "create_duration")?;
         parse_attr(planned, "destroy_duration")?;
         let mut out = planned.clone();
@@ -119,11 +105,8 @@ impl ResourceType for TimeSleep {
 
     async fn import(&self, id: &str, _ctx: &OpContext) -> Result<Value, ProviderError> {
         let Some((create, destroy)) = id.split_once(',') else {
-            return Err(
-                ProviderError::permanent(format!("import ID {id:?} has no comma")).with_help(
-                    "write `<create_duration>,<destroy_duration>`, e.g. `30s,` or `,1m`",
-                ),
-            );
+            return Err(ProviderError::permanent(format!("import ID {id:?} has no comma"))
+                .with_help("write `<create_duration>,<destroy_duration>`, e.g. `30s,` or `,1m`"));
         };
         for d in [create, destroy].into_iter().filter(|d| !d.is_empty()) {
             duration::parse(d).map_err(ProviderError::permanent)?;
@@ -159,23 +142,14 @@ mod tests {
     async fn create_and_delete_wait() {
         let ctx = OpContext::default();
         let t = Instant::now();
-        let s = TimeSleep
-            .create(&planned("150ms", "100ms"), &ctx)
-            .await
-            .unwrap();
+        let s = TimeSleep.create(&planned("150ms", "100ms"), &ctx).await.unwrap();
         assert!(t.elapsed() >= Duration::from_millis(150));
         assert!(s.get("id").and_then(Value::as_str).unwrap().ends_with('Z'));
         assert_eq!(TimeSleep.read(&s, &ctx).await.unwrap(), Some(s.clone()));
 
         let t = Instant::now();
-        let u = TimeSleep
-            .update(&s, &planned("1h", "100ms"), &ctx)
-            .await
-            .unwrap();
-        assert!(
-            t.elapsed() < Duration::from_millis(100),
-            "update must not wait"
-        );
+        let u = TimeSleep.update(&s, &planned("1h", "100ms"), &ctx).await.unwrap();
+        assert!(t.elapsed() < Duration::from_millis(100), "update must not wait");
         assert_eq!(u.get("id"), s.get("id"));
         assert_eq!(u.get("create_duration"), Some(&Value::string("1h")));
 
@@ -193,21 +167,11 @@ mod tests {
             cancel.cancel();
         });
         let t = Instant::now();
-        let e = TimeSleep
-            .create(&planned("1h", "0"), &ctx)
-            .await
-            .unwrap_err();
+        let e = TimeSleep.create(&planned("1h", "0"), &ctx).await.unwrap_err();
         assert_eq!(e.kind, ErrorKind::Cancelled);
         assert!(t.elapsed() < Duration::from_secs(5));
-        let e = TimeSleep
-            .delete(&planned("0", "1h"), &ctx)
-            .await
-            .unwrap_err();
-        assert_eq!(
-            e.kind,
-            ErrorKind::Cancelled,
-            "an already-cancelled context stops at once"
-        );
+        let e = TimeSleep.delete(&planned("0", "1h"), &ctx).await.unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Cancelled, "an already-cancelled context stops at once");
     }
 
     #[tokio::test]
