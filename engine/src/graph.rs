@@ -682,6 +682,25 @@ impl Builder<'_> {
                 }
                 vec![]
             }
+            RefTarget::Tenants => {
+                if mi != 0 {
+                    self.report(
+                        Diagnostic::error("invalid-reference", "Reference to \"tenants\" outside the root module")
+                            .with_span(Some(r.span))
+                            .with_label("tenants (every tenant's outputs) exists only in the root module"),
+                    );
+                    return vec![];
+                }
+                let mut out = Vec::new();
+                if let Some(ts) = &stack.config.root.tenant_stack {
+                    for &tmi in stack.tenants.values() {
+                        for o in ts.module.outputs.keys() {
+                            out.extend(self.g.output_nodes.get(&(tmi, o.clone())).copied());
+                        }
+                    }
+                }
+                out
+            }
             RefTarget::Path => vec![],
             RefTarget::SelfRef => {
                 self.report(

@@ -607,6 +607,22 @@ impl Scope for NodeScope<'_> {
                 None => Err(Diagnostic::error("invalid-reference", "Reference to \"tenant\" outside a tenant")
                     .with_span(Some(span))),
             },
+            RefTarget::Tenants => Ok(Value::Map(
+                self.stack
+                    .tenants
+                    .iter()
+                    .map(|(slug, &tmi)| {
+                        let tm = &self.stack.modules[tmi];
+                        let outputs = tm
+                            .module
+                            .outputs
+                            .keys()
+                            .map(|o| (o.clone(), self.node_value(self.graph.output_nodes.get(&(tmi, o.clone())))))
+                            .collect();
+                        (slug.clone(), Value::Map(outputs))
+                    })
+                    .collect(),
+            )),
             RefTarget::Path => Ok(path_value(&m.module.dir, &self.stack.config.dir)),
             RefTarget::SelfRef => {
                 Err(Diagnostic::error("invalid-reference", "\"self\" is not supported here").with_span(Some(span)))

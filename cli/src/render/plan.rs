@@ -48,7 +48,7 @@ pub fn render_plan(plan: &Plan) -> String {
                 Action::Read => "read (data resources)",
                 Action::NoOp => continue,
             };
-            let _ = writeln!(legend, "{:>4} {text}", a.symbol());
+            let _ = writeln!(legend, "{:>3} {text}", a.symbol());
         }
         out.push_str(&legend);
         let mut current_group: Option<Option<String>> = None;
@@ -137,7 +137,7 @@ pub fn render_change(c: &ResourceChange) -> String {
         _ => addr.resource.name.clone(),
     };
     let sym = c.action.symbol();
-    let _ = writeln!(out, "{:>4} {kind} \"{}\" \"{}\" {{", sym, addr.resource.ty, name);
+    let _ = writeln!(out, "{:>3} {kind} \"{}\" \"{}\" {{", sym, addr.resource.ty, name);
     let empty = Value::Map(Default::default());
     let before = c.before.as_ref();
     let after = c.after.as_ref();
@@ -217,14 +217,14 @@ fn render_object_diff(
                 if a.is_null() {
                     None
                 } else {
-                    Some(format!("{}+ {key} = {}{suffix}\n", pad(indent), render_value(a, indent + 4)))
+                    Some(format!("{}+ {key} = {}{suffix}\n", pad(indent), render_signed(a, indent + 4, '+')))
                 }
             }
             DiffMode::Delete => {
                 if b.is_null() {
                     None
                 } else {
-                    Some(format!("{}- {key} = {} -> null\n", pad(indent), render_value(b, indent + 4)))
+                    Some(format!("{}- {key} = {} -> null\n", pad(indent), render_signed(b, indent + 4, '-')))
                 }
             }
             DiffMode::Update => {
@@ -359,6 +359,31 @@ fn render_update(
             out
         }
         _ => format!("{p}~ {key} = {} -> {}{suffix}\n", render_value(b, indent + 4), render_value(a, indent + 4)),
+    }
+}
+
+/// Like [`render_value`], with every element of a collection prefixed by `sign` (how
+/// Terraform shows objects being created or destroyed).
+fn render_signed(v: &Value, indent: usize, sign: char) -> String {
+    match v {
+        Value::List(items) | Value::Set(items) if !items.is_empty() => {
+            let mut out = String::from("[\n");
+            for i in items {
+                let _ = writeln!(out, "{}{sign} {},", pad(indent), render_signed(i, indent + 4, sign));
+            }
+            let _ = write!(out, "{}]", pad(indent.saturating_sub(2)));
+            out
+        }
+        Value::Map(m) if !m.is_empty() => {
+            let width = m.keys().map(|k| display_key(k).len()).max().unwrap_or(0);
+            let mut out = String::from("{\n");
+            for (k, x) in m {
+                let _ = writeln!(out, "{}{sign} {:<width$} = {}", pad(indent), display_key(k), render_signed(x, indent + 4, sign));
+            }
+            let _ = write!(out, "{}}}", pad(indent.saturating_sub(2)));
+            out
+        }
+        other => render_value(other, indent),
     }
 }
 

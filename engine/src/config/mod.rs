@@ -129,6 +129,8 @@ pub enum RefTarget {
     Count,
     /// `tenant.slug` and friends.
     Tenant,
+    /// `tenants`: every tenant's outputs, by slug (root module only).
+    Tenants,
     /// `path.module`, `path.root`, `path.cwd`.
     Path,
     /// `self` (only valid in some contexts).

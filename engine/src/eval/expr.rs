@@ -374,6 +374,7 @@ impl Evaluator<'_> {
             "each" => (RefTarget::Each, 0),
             "count" => (RefTarget::Count, 0),
             "tenant" => (RefTarget::Tenant, 0),
+            "tenants" => (RefTarget::Tenants, 0),
             "path" => (RefTarget::Path, 0),
             "self" => (RefTarget::SelfRef, 0),
             ty => match attr(0) {

@@ -74,6 +74,7 @@ impl Scope for MapScope {
                 ("cwd", Value::string(self.base_dir.display().to_string())),
             ])),
             RefTarget::SelfRef => Err(missing("name", "self", vec![])),
+            RefTarget::Tenants => Err(missing("name", "tenants", vec![])),
         }
     }
 

@@ -63,6 +63,7 @@ impl Walker {
             "each" => Some(RefTarget::Each),
             "count" => Some(RefTarget::Count),
             "tenant" => Some(RefTarget::Tenant),
+            "tenants" => Some(RefTarget::Tenants),
             "path" => Some(RefTarget::Path),
             "self" => Some(RefTarget::SelfRef),
             ty => attr(0).map(|n| RefTarget::Resource(Mode::Managed, ty.to_string(), n)),
