@@ -45,10 +45,10 @@ impl fmt::Display for InstanceKey {
 /// One step of a module path.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum ModuleStep {
-    /// `tenant.<slug>`: an instance of the tenant stack module (only at the root).
-    Tenant(String),
     /// `module.<name>[key]`.
     Module { name: String, key: InstanceKey },
+    /// `tenant.<slug>`: an instance of the tenant stack module (only at the root).
+    Tenant(String),
 }
 
 /// The path of a module instance; empty is the root module.

@@ -248,7 +248,10 @@ pub enum InputSource<'a> {
 /// Lazy evaluation of variables and locals with every resource unknown, for count/for_each.
 struct StaticEval<'a> {
     stack: &'a Stack,
-    memo: RefCell<HashMap<(MiId, bool, String), Value>>,
+    /// Memoized values, with whether they depend on a resource or module output.
+    memo: RefCell<HashMap<(MiId, bool, String), (Value, bool)>>,
+    /// Set when the evaluation in progress read a resource or module output.
+    touched_resource: std::cell::Cell<bool>,
     in_progress: RefCell<HashSet<(MiId, bool, String)>>,
 }
 
@@ -260,7 +263,12 @@ struct StaticScope<'a, 'b> {
 
 impl<'a> StaticEval<'a> {
     fn new(stack: &'a Stack) -> Self {
-        StaticEval { stack, memo: RefCell::new(HashMap::new()), in_progress: RefCell::new(HashSet::new()) }
+        StaticEval {
+            stack,
+            memo: RefCell::new(HashMap::new()),
+            touched_resource: std::cell::Cell::new(false),
+            in_progress: RefCell::new(HashSet::new()),
+        }
     }
 
     /// Evaluates count/for_each of a block in module instance `mi`.
@@ -272,13 +280,18 @@ impl<'a> StaticEval<'a> {
     ) -> Result<(Expansion, Vec<Option<EachData>>), Diagnostic> {
         let scope = StaticScope { ev: self, mi, each: None };
         let lenient = self.stack.lenient;
-        let placeholder = |e: &Expr| -> Result<Value, Diagnostic> {
+        // In validation mode only values unknown for lack of root variables are excused;
+        // values that come from resources are an error there too.
+        let placeholder = |e: &Expr| -> Result<(Value, bool), Diagnostic> {
+            self.touched_resource.set(false);
             let v = eval(e, &scope)?;
-            Ok(if lenient && (v.is_unknown() || v.is_null()) { Value::Unknown } else { v })
+            let from_resources = self.touched_resource.get();
+            let excused = lenient && !from_resources && (v.is_unknown() || v.is_null());
+            Ok((v, excused))
         };
         if let Some(c) = count {
-            let v = placeholder(c)?;
-            if lenient && v.is_unknown() {
+            let (v, excused) = placeholder(c)?;
+            if excused {
                 return Ok((Expansion::Count, vec![Some(EachData { key: InstanceKey::Int(0), value: Value::Null })]));
             }
             let (v, sensitive) = v.unmark();
@@ -307,8 +320,8 @@ impl<'a> StaticEval<'a> {
             ));
         }
         if let Some(f) = for_each {
-            let v = placeholder(f)?;
-            if lenient && v.is_unknown() {
+            let (v, excused) = placeholder(f)?;
+            if excused {
                 let each = EachData { key: InstanceKey::Str("(known after apply)".into()), value: Value::Unknown };
                 return Ok((Expansion::ForEach, vec![Some(each)]));
             }
@@ -377,17 +390,23 @@ impl<'a> StaticEval<'a> {
 
     fn value(&self, mi: MiId, is_var: bool, name: &str, span: Span) -> Result<Value, Diagnostic> {
         let key = (mi, is_var, name.to_string());
-        if let Some(v) = self.memo.borrow().get(&key) {
+        if let Some((v, touched)) = self.memo.borrow().get(&key) {
+            if *touched {
+                self.touched_resource.set(true);
+            }
             return Ok(v.clone());
         }
+        let outer = self.touched_resource.replace(false);
         if !self.in_progress.borrow_mut().insert(key.clone()) {
             // A cycle; the graph reports it with every edge. Unknown keeps expansion going.
             return Ok(Value::Unknown);
         }
         let r = if is_var { self.var(mi, name, span) } else { self.local(mi, name, span) };
         self.in_progress.borrow_mut().remove(&key);
+        let touched = self.touched_resource.get();
+        self.touched_resource.set(outer || touched);
         let v = r?;
-        self.memo.borrow_mut().insert(key, v.clone());
+        self.memo.borrow_mut().insert(key, (v.clone(), touched));
         Ok(v)
     }
 
@@ -463,7 +482,10 @@ impl Scope for StaticScope<'_, '_> {
             },
             RefTarget::Path => Ok(path_value(&m.module.dir, &self.ev.stack.config.dir)),
             // Resources and module outputs are not known while expanding.
-            _ => Ok(Value::Unknown),
+            _ => {
+                self.ev.touched_resource.set(true);
+                Ok(Value::Unknown)
+            }
         }
     }
 

@@ -334,7 +334,7 @@ impl StackGraph {
             }
         }
         let mut order: Vec<RiId> = (0..stack.resources.len()).filter(|&r| keep[r]).collect();
-        order.sort_by(|a, b| stack.resources[*a].addr.cmp(&stack.resources[*b].addr));
+        order.sort_by_cached_key(|r| stack.resources[*r].addr.to_string());
         let mut out = String::from(
             "digraph {\n  compound = \"true\"\n  newrank = \"true\"\n  rankdir = \"RL\"\n  node [shape = \"box\"]\n",
         );
@@ -601,7 +601,16 @@ impl Builder<'_> {
                         if module.resources.contains_key(&key) {
                             return vec![]; // declared, zero instances
                         }
-                        let names: Vec<String> = module.resources.keys().cloned().collect();
+                        let names: Vec<String> = module
+                            .resources
+                            .values()
+                            .filter(|res| res.mode == *mode)
+                            .filter(|res| {
+                                (res.ty == *ty && strsim::jaro_winkler(&res.name, name) > 0.8)
+                                    || (res.name == *name && strsim::jaro_winkler(&res.ty, ty) > 0.8)
+                            })
+                            .map(|res| res.key())
+                            .collect();
                         let kind = if *mode == Mode::Data { "data source" } else { "resource" };
                         let mut d = undeclared(kind, &key, r.span, names.iter().map(String::as_str));
                         if d.help.is_none() && *mode == Mode::Managed {

@@ -158,7 +158,7 @@ impl<'a> Walker<'a> {
     fn eval_var(&self, mi: MiId, name: &str) -> Result<Value, Diagnostic> {
         let m = &self.stack.modules[mi];
         let decl = &m.module.variables[name];
-        let (raw, at) = match &m.origin {
+        let (raw, mut at) = match &m.origin {
             Origin::Root => match self.stack.root_inputs.get(name) {
                 Some(v) => (Some(v.clone()), None),
                 None if self.stack.lenient && decl.default.is_none() => (Some(Value::Unknown), None),
@@ -198,7 +198,10 @@ impl<'a> Walker<'a> {
                     .with_label("nullable = false"))
             }
             Some(Value::Null) | None => match &decl.default {
-                Some(d) => eval(d, &self.scope(mi, None))?,
+                Some(d) => {
+                    at = d.span();
+                    eval(d, &self.scope(mi, None))?
+                }
                 None if raw.is_some() => Value::Null,
                 None => {
                     return Err(Diagnostic::error(

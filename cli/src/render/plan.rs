@@ -378,7 +378,13 @@ fn render_signed(v: &Value, indent: usize, sign: char) -> String {
             let width = m.keys().map(|k| display_key(k).len()).max().unwrap_or(0);
             let mut out = String::from("{\n");
             for (k, x) in m {
-                let _ = writeln!(out, "{}{sign} {:<width$} = {}", pad(indent), display_key(k), render_signed(x, indent + 4, sign));
+                let _ = writeln!(
+                    out,
+                    "{}{sign} {:<width$} = {}",
+                    pad(indent),
+                    display_key(k),
+                    render_signed(x, indent + 4, sign)
+                );
             }
             let _ = write!(out, "{}}}", pad(indent.saturating_sub(2)));
             out

@@ -1048,9 +1048,20 @@ fn syntax_error(file: FileId, text: &str, e: &hcl_edit::parser::Error) -> Diagno
     // Underline the offending character (or the end of the file).
     let end = text[offset..].chars().next().map(|c| offset + c.len_utf8()).unwrap_or(offset);
     let message = e.message().to_string();
-    Diagnostic::error("syntax", "Syntax error")
+    let help = if message.contains("expected `}`") {
+        Some("a block opened above may be missing its closing `}`")
+    } else if message.contains("expected `\"`") {
+        Some("a string above may be missing its closing quote")
+    } else {
+        None
+    };
+    let d = Diagnostic::error("syntax", "Syntax error")
         .with_span(Some(Span::new(file, offset..end)))
-        .with_label(if message.is_empty() { "unexpected input".to_string() } else { message })
+        .with_label(if message.is_empty() { "unexpected input".to_string() } else { message });
+    match help {
+        Some(h) => d.with_help(h),
+        None => d,
+    }
 }
 
 /// Resolves `.` and `..` without touching the disk.

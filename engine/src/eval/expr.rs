@@ -905,7 +905,9 @@ impl Evaluator<'_> {
             let mut d =
                 err("function-error", format!("Error in function call {name}()"), arg_span.or(span), fe.message);
             if let Some(sig) = functions::signature(name) {
-                d = d.with_help(format!("usage: {sig}"));
+                if !d.label.as_deref().unwrap_or("").contains("usage:") {
+                    d = d.with_help(format!("usage: {sig}"));
+                }
             }
             d
         })

@@ -1,0 +1,5 @@
+//! End-to-end tests of the `tenantform` binary on real stacks.
+
+mod support;
+
+mod fixtures;
