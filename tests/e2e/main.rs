@@ -3,3 +3,4 @@
 mod support;
 
 mod fixtures;
+mod lifecycle;

@@ -137,7 +137,18 @@ pub async fn plan(input: PlanInput<'_>, cancel: CancellationToken) -> Result<Pla
     let mut seen_diag = HashSet::new();
 
     let deps = graph.resource_dependencies();
-    let in_scope = scope(stack, &deps, &opts.targets, &opts.tenants);
+    let in_scope = if opts.mode == PlanMode::Destroy {
+        // Destroying a target takes what depends on it along, never what it depends on.
+        let mut dependents = vec![Vec::new(); deps.len()];
+        for (ri, ds) in deps.iter().enumerate() {
+            for d in ds {
+                dependents[*d].push(ri);
+            }
+        }
+        scope(stack, &dependents, &opts.targets, &opts.tenants)
+    } else {
+        scope(stack, &deps, &opts.targets, &opts.tenants)
+    };
 
     for r in &opts.replace {
         if !stack.by_addr.contains_key(r) {
@@ -517,8 +528,9 @@ async fn ensure_provider(
     Ok(p)
 }
 
-/// Which resource instances are in scope: all, or the targeted ones and their dependencies.
-pub fn scope(stack: &crate::expand::Stack, deps: &[Vec<RiId>], targets: &[Target], tenants: &[String]) -> Vec<bool> {
+/// Which resource instances are in scope: all, or the targeted ones and everything reachable
+/// from them through `links` (dependencies when planning, dependents when destroying).
+pub fn scope(stack: &crate::expand::Stack, links: &[Vec<RiId>], targets: &[Target], tenants: &[String]) -> Vec<bool> {
     if targets.is_empty() && tenants.is_empty() {
         return vec![true; stack.resources.len()];
     }
@@ -536,7 +548,7 @@ pub fn scope(stack: &crate::expand::Stack, deps: &[Vec<RiId>], targets: &[Target
     while let Some(r) = todo.pop() {
         if !keep[r] {
             keep[r] = true;
-            todo.extend(deps[r].iter().copied());
+            todo.extend(links[r].iter().copied());
         }
     }
     keep
