@@ -4,3 +4,4 @@ mod support;
 
 mod fixtures;
 mod lifecycle;
+mod plans;

@@ -144,7 +144,9 @@ pub fn run(args: ApplyArgs, ctx: &Ctx, destroy: bool) -> anyhow::Result<ExitCode
         }
         let (plan, providers) = match plan_opt.take() {
             Some(plan) => {
-                if !state.lineage.is_empty() && !plan.lineage.is_empty() && state.lineage != plan.lineage {
+                // A store never written has a lineage that is not persisted yet: nothing to compare.
+                let made_against_empty = plan.partition_serials.values().all(|s| *s == 0);
+                if state.serial != 0 && !made_against_empty && state.lineage != plan.lineage {
                     eprintln!("Error: the saved plan was made for a different state (lineage {} vs {}).", plan.lineage, state.lineage);
                     return Ok(ExitCode::from(1));
                 }

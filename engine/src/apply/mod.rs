@@ -828,9 +828,7 @@ async fn run_deletes(
         let Ok((i, r)) = j else { continue };
         match r {
             Ok(()) => {
-                if jobs[i].4.is_none() {
-                    out.destroyed += 1;
-                }
+                out.destroyed += 1;
                 release(i, &jobs, &index, &mut waiting, &mut ready, &mut blocked, false);
             }
             Err(d) => {
