@@ -137,22 +137,49 @@ pub async fn lock(
     let r = tokio::task::spawn_blocking(move || b.lock(&partitions, &info, timeout)).await;
     match r {
         Ok(Ok(g)) => Ok(g),
-        Ok(Err(StateError::Locked { holders })) => {
-            let mut detail = String::new();
-            for h in &holders {
-                detail.push_str(&format!("\nLock Info:\n  {h}\n"));
-            }
-            let ids: Vec<&str> = holders.iter().map(|h| h.id.as_str()).collect();
-            Err(Diagnostic::error("locked", "Error acquiring the state lock")
-                .with_detail(format!("the state is locked by another operation{detail}"))
-                .with_help(format!(
-                    "wait for it to finish, or retry with -lock-timeout=60s; if its process is gone, release the lock with `tenantform force-unlock {}`",
-                    ids.first().copied().unwrap_or("ID")
-                )))
-        }
+        Ok(Err(StateError::Locked { holders })) => Err(locked_diag(&holders)),
         Ok(Err(e)) => Err(Diagnostic::error("state", format!("Error acquiring the state lock: {e}"))),
         Err(e) => Err(Diagnostic::error("internal", format!("lock task failed: {e}"))),
     }
+}
+
+/// "The state is locked": each holder once, with the partitions it holds, and a note when the
+/// holder is a process on this host that no longer runs (its lock is never taken over silently).
+pub fn locked_diag(holders: &[LockInfo]) -> Diagnostic {
+    let me = LockInfo::for_current_process("check");
+    let mut by_id: Vec<(&LockInfo, Vec<String>)> = Vec::new();
+    for h in holders {
+        let part = h.partition.as_ref().map(|p| p.to_string()).unwrap_or_else(|| "-".into());
+        match by_id.iter_mut().find(|(x, _)| x.id == h.id) {
+            Some((_, parts)) => parts.push(part),
+            None => by_id.push((h, vec![part])),
+        }
+    }
+    let mut detail = String::from("the state is locked by another operation");
+    let mut dead = None;
+    for (h, parts) in &by_id {
+        let shown = if parts.len() > 8 {
+            format!("{}, … ({} partitions)", parts[..8].join(", "), parts.len())
+        } else {
+            parts.join(", ")
+        };
+        detail.push_str(&format!(
+            "\n\nLock Info:\n  ID:         {}\n  Partitions: {shown}\n  Operation:  {}\n  Who:        {}@{}\n  PID:        {}\n  Created:    {}",
+            h.id, h.operation, h.who, h.host, h.pid, h.created
+        ));
+        if h.host == me.host && !std::path::Path::new(&format!("/proc/{}", h.pid)).exists() {
+            dead = Some(h.id.clone());
+        }
+    }
+    let first = by_id.first().map(|(h, _)| h.id.clone()).unwrap_or_else(|| "ID".into());
+    let help = match dead {
+        Some(id) => format!(
+            "process {} on this host no longer runs (it was killed or crashed): check what it left with `tenantform plan`, then release its lock with `tenantform force-unlock {id}`",
+            by_id.iter().find(|(h, _)| h.id == id).map(|(h, _)| h.pid).unwrap_or(0)
+        ),
+        None => format!("wait for it to finish or retry with -lock-timeout=60s; if its process is gone, release the lock with `tenantform force-unlock {first}`"),
+    };
+    Diagnostic::error("locked", "Error acquiring the state lock").with_detail(detail).with_help(help)
 }
 
 /// Releases a lock on a blocking thread, reporting (not failing on) errors.

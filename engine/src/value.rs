@@ -132,6 +132,19 @@ impl Value {
         }
     }
 
+    /// Replaces every unknown value with null (for providers that must never see unknowns,
+    /// such as reads of an interrupted create's intent).
+    pub fn unknown_to_null(self) -> Value {
+        match self {
+            Value::Unknown => Value::Null,
+            Value::Sensitive(inner) => Value::Sensitive(Box::new(inner.unknown_to_null())),
+            Value::List(items) => Value::List(items.into_iter().map(Value::unknown_to_null).collect()),
+            Value::Set(items) => Value::Set(items.into_iter().map(Value::unknown_to_null).collect()),
+            Value::Map(m) => Value::Map(m.into_iter().map(|(k, v)| (k, v.unknown_to_null())).collect()),
+            other => other,
+        }
+    }
+
     /// Removes every sensitive mark, at every depth.
     pub fn unmark_deep(self) -> Value {
         match self {

@@ -5,3 +5,4 @@ mod support;
 mod fixtures;
 mod lifecycle;
 mod plans;
+mod safety;

@@ -165,7 +165,10 @@ resource "random_pet" "cbd" {
     let r = stack.run(&["plan", "-var", "prefix=b"]).ok();
     assert!(!r.stdout.contains("random_pet.ignored"), "ignored: {}", r.stdout);
     assert!(r.stdout.contains("+/- resource \"random_pet\" \"cbd\""), "{}", r.stdout);
-    let old = stack.state_json()["resources"].as_array().unwrap().iter().find(|r| r["address"] == "random_pet.cbd").unwrap()["values"]["id"].clone();
+    let old =
+        stack.state_json()["resources"].as_array().unwrap().iter().find(|r| r["address"] == "random_pet.cbd").unwrap()
+            ["values"]["id"]
+            .clone();
     let r = stack.run(&["apply", "-auto-approve", "-var", "prefix=b"]).ok();
     assert!(r.stdout.contains("Resources: 1 added, 0 changed, 1 destroyed."), "{}", r.stdout);
     let created = r.stdout.find("random_pet.cbd: Creation complete").unwrap();
@@ -173,7 +176,10 @@ resource "random_pet" "cbd" {
     assert!(created < destroyed, "create before destroy: {}", r.stdout);
     let addrs = stack.state_addresses();
     assert_eq!(addrs.len(), 2, "the deposed object is gone: {addrs:?}");
-    let new = stack.state_json()["resources"].as_array().unwrap().iter().find(|r| r["address"] == "random_pet.cbd").unwrap()["values"]["id"].clone();
+    let new =
+        stack.state_json()["resources"].as_array().unwrap().iter().find(|r| r["address"] == "random_pet.cbd").unwrap()
+            ["values"]["id"]
+            .clone();
     assert_ne!(old, new);
     assert!(new.as_str().unwrap().starts_with("b-"));
 }

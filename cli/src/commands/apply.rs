@@ -12,7 +12,7 @@ use tenantform_engine::config::{load_with_sources, LoadOptions};
 use tenantform_engine::diagnostics::Diagnostics;
 use tenantform_engine::plan::{Plan, PlanMode};
 use tenantform_engine::runtime::{ConfiguredProviders, Schemas};
-use tenantform_engine::state::{Partition, PartitionFilter};
+use tenantform_engine::state::PartitionFilter;
 use tenantform_engine::validate::{prepare_config, Prepared};
 use tokio_util::sync::CancellationToken;
 
@@ -142,79 +142,87 @@ pub fn run(args: ApplyArgs, ctx: &Ctx, destroy: bool) -> anyhow::Result<ExitCode
                 }
             });
         }
-        let (plan, providers) = match plan_opt.take() {
-            Some(plan) => {
-                // A store never written has a lineage that is not persisted yet: nothing to compare.
-                let made_against_empty = plan.partition_serials.values().all(|s| *s == 0);
-                if state.serial != 0 && !made_against_empty && state.lineage != plan.lineage {
-                    eprintln!("Error: the saved plan was made for a different state (lineage {} vs {}).", plan.lineage, state.lineage);
-                    return Ok(ExitCode::from(1));
-                }
-                (plan, ConfiguredProviders::default())
-            }
-            None => match make_plan(ctx, &p, &state, opts, stop.clone()).await {
-                Ok(out) => {
-                    report(&out.warnings, &p.sources);
-                    (out.plan, out.providers)
-                }
-                Err(diags) => {
-                    report(&diags, &p.sources);
-                    return Ok(ExitCode::from(1));
-                }
-            },
-        };
-        if args.json {
-            progress.json_line(serde_json::json!({ "type": "plan", "plan": plan_json(&plan) }));
-        } else {
-            print!("{}", render_plan(&plan));
-        }
-        if !plan.has_changes() {
-            if !args.json {
-                println!("\nApply complete! Resources: 0 added, 0 changed, 0 destroyed.");
-            }
-            return Ok(ExitCode::SUCCESS);
-        }
-        if args.plan_file.is_none() && !args.auto_approve {
-            let ok = tokio::task::block_in_place(|| confirm(destroy))?;
-            if !ok {
-                eprintln!("\n{} cancelled.", if destroy { "Destroy" } else { "Apply" });
-                return Ok(ExitCode::from(1));
-            }
-        }
-        // Lock exactly what the plan touches (the root partition too when it depends on shared
-        // objects changing), then make sure nobody moved those partitions on since we read them.
-        let mut parts = plan.touched_partitions();
-        if !parts.contains(&Partition::Root) && plan.changes.iter().any(|c| c.partition() == Partition::Root && c.action != tenantform_engine::plan::Action::NoOp) {
-            parts.push(Partition::Root);
-        }
+        let saved = plan_opt.take();
         let operation = if destroy { "destroy" } else { "apply" };
-        let guard = match lock(&backend, parts.clone(), operation, lock_timeout).await {
-            Ok(g) => g,
-            Err(d) => {
-                report(&Diagnostics::from(d), &p.sources);
+        let mut state = state;
+        let mut attempt = 0;
+        let (plan, providers, guard) = loop {
+            attempt += 1;
+            let (plan, providers) = match &saved {
+                Some(plan) => {
+                    // A store never written has a lineage that is not persisted yet: nothing to compare.
+                    let made_against_empty = plan.partition_serials.values().all(|s| *s == 0);
+                    if state.serial != 0 && !made_against_empty && state.lineage != plan.lineage {
+                        eprintln!("Error: the saved plan was made for a different state (lineage {} vs {}).", plan.lineage, state.lineage);
+                        return Ok(ExitCode::from(1));
+                    }
+                    (plan.clone(), ConfiguredProviders::default())
+                }
+                None => match make_plan(ctx, &p, &state, opts.clone(), stop.clone()).await {
+                    Ok(out) => {
+                        report(&out.warnings, &p.sources);
+                        (out.plan, out.providers)
+                    }
+                    Err(diags) => {
+                        report(&diags, &p.sources);
+                        return Ok(ExitCode::from(1));
+                    }
+                },
+            };
+            if args.json {
+                progress.json_line(serde_json::json!({ "type": "plan", "plan": plan_json(&plan) }));
+            } else {
+                print!("{}", render_plan(&plan));
+            }
+            if !plan.has_changes() {
+                if !args.json {
+                    println!("\nApply complete! Resources: 0 added, 0 changed, 0 destroyed.");
+                }
+                return Ok(ExitCode::SUCCESS);
+            }
+            if saved.is_none() && !args.auto_approve {
+                let ok = tokio::task::block_in_place(|| confirm(destroy))?;
+                if !ok {
+                    eprintln!("\n{} cancelled.", if destroy { "Destroy" } else { "Apply" });
+                    return Ok(ExitCode::from(1));
+                }
+            }
+            // Lock exactly the partitions the plan touches, then make sure nobody moved them on
+            // since they were read.
+            let parts = plan.touched_partitions();
+            let guard = match lock(&backend, parts.clone(), operation, lock_timeout).await {
+                Ok(g) => g,
+                Err(d) => {
+                    report(&Diagnostics::from(d), &p.sources);
+                    return Ok(ExitCode::from(1));
+                }
+            };
+            let current = {
+                let b = backend.clone();
+                tokio::task::spawn_blocking(move || b.partition_serials()).await?
+            };
+            let stale: Vec<String> = match &current {
+                Ok(now) => parts
+                    .iter()
+                    .filter(|part| now.get(part).copied().unwrap_or(0) != plan.partition_serials.get(part).copied().unwrap_or(0))
+                    .map(|part| part.to_string())
+                    .collect(),
+                Err(e) => vec![format!("(cannot read serials: {e})")],
+            };
+            if stale.is_empty() {
+                break (plan, providers, guard);
+            }
+            unlock(&backend, guard).await;
+            if saved.is_some() || attempt >= 5 {
+                eprintln!(
+                    "Error: the state changed since this plan was made ({}). The plan is stale: run plan again.",
+                    stale.join(", ")
+                );
                 return Ok(ExitCode::from(1));
             }
+            eprintln!("\nThe state of {} changed while this plan was made (another apply finished); planning again.\n", stale.join(", "));
+            state = load_state(&backend, partition_filter(&opts.tenants)).await?;
         };
-        let current = {
-            let b = backend.clone();
-            tokio::task::spawn_blocking(move || b.partition_serials()).await?
-        };
-        let stale: Vec<String> = match &current {
-            Ok(now) => parts
-                .iter()
-                .filter(|part| now.get(part).copied().unwrap_or(0) != plan.partition_serials.get(part).copied().unwrap_or(0))
-                .map(|part| part.to_string())
-                .collect(),
-            Err(e) => vec![format!("(cannot read serials: {e})")],
-        };
-        if !stale.is_empty() {
-            unlock(&backend, guard).await;
-            eprintln!(
-                "Error: the state changed since this plan was made ({}). The plan is stale: run plan again.",
-                stale.join(", ")
-            );
-            return Ok(ExitCode::from(1));
-        }
         let committer = Committer::start(backend.clone(), guard, operation);
         let state = if args.plan_file.is_some() { load_state(&backend, PartitionFilter::All).await? } else { state };
         let input = ApplyInput {

@@ -52,6 +52,12 @@ impl Committer {
                     let started = Instant::now();
                     let result = backend.commit(guard.as_ref(), &operation, &changes).map_err(|e| e.to_string());
                     stats.busy += started.elapsed();
+                    tracing::debug!(
+                        changes = changes.len(),
+                        requests = batch.len(),
+                        elapsed_us = started.elapsed().as_micros() as u64,
+                        "state commit"
+                    );
                     if let Ok(serial) = &result {
                         stats.transactions += 1;
                         stats.changes += changes.len() as u64;

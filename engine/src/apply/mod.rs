@@ -552,6 +552,7 @@ fn check_consistent(saved: &Value, final_: &Value, path: &mut Vec<String>) -> Re
 
 async fn run_job(job: Job) -> Result<JobResult, Diagnostic> {
     let action = job.change.action;
+    tracing::debug!(address = %job.addr, ?action, "applying");
     let started = Instant::now();
     let observer = job.observer.clone();
     let addr = job.addr.clone();
@@ -570,6 +571,12 @@ async fn run_job(job: Job) -> Result<JobResult, Diagnostic> {
     };
     let r = execute(&job).await;
     ticker.abort();
+    match &r {
+        Ok(_) => {
+            tracing::info!(address = %job.addr, ?action, elapsed_ms = started.elapsed().as_millis() as u64, "applied")
+        }
+        Err(d) => tracing::warn!(address = %job.addr, ?action, error = %d.summary, "apply failed"),
+    }
     match &r {
         Ok(res) => observer.event(ApplyEvent::Complete {
             address: addr,

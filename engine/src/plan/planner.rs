@@ -127,6 +127,13 @@ struct InstanceJob {
 /// Computes a plan.
 pub async fn plan(input: PlanInput<'_>, cancel: CancellationToken) -> Result<PlanOutput, Diagnostics> {
     let p = input.prepared;
+    tracing::info!(
+        resources = p.stack.resources.len(),
+        tenants = p.stack.tenants.len(),
+        stored = input.state.resources.len(),
+        mode = ?input.options.mode,
+        "planning"
+    );
     let stack = &p.stack;
     let graph = &p.graph;
     let opts = &input.options;
@@ -405,7 +412,7 @@ pub async fn plan(input: PlanInput<'_>, cancel: CancellationToken) -> Result<Pla
             let _permit = sem.acquire_owned().await;
             let ctx = OpContext { cancel, timeout: None, address: s.addr.to_string() };
             let current = if refresh || s.status == InstanceStatus::Creating {
-                let plain = s.value.clone().unmark_deep();
+                let plain = s.value.clone().unmark_deep().unknown_to_null();
                 with_retries(retry, || rt.read(&plain, &ctx))
                     .await
                     .map_err(|e| provider_diag(&s.addr, "refresh", &e, None))?
@@ -603,6 +610,20 @@ fn drift_of(schema: &Schema, prior: &InstanceState, current: &Value) -> Option<D
 }
 
 async fn plan_instance(job: InstanceJob) -> Result<Planned, Diagnostics> {
+    let r = plan_instance_inner(&job).await;
+    match &r {
+        Ok(p) => tracing::debug!(
+            address = %job.addr,
+            action = ?p.change.as_ref().map(|c| c.action),
+            drift = p.drift.is_some(),
+            "planned"
+        ),
+        Err(_) => tracing::debug!(address = %job.addr, "planning failed"),
+    }
+    r
+}
+
+async fn plan_instance_inner(job: &InstanceJob) -> Result<Planned, Diagnostics> {
     let ctx = OpContext { cancel: job.cancel.clone(), timeout: None, address: job.addr.to_string() };
     let fail = |op: &str, e: ProviderError| -> Diagnostics { provider_diag(&job.addr, op, &e, Some(job.span)).into() };
     let schema = &job.schema;
@@ -644,8 +665,15 @@ async fn plan_instance(job: InstanceJob) -> Result<Planned, Diagnostics> {
         Some(prior) => {
             let interrupted = prior.status == InstanceStatus::Creating;
             if job.refresh || interrupted {
-                let plain = prior.value.clone().unmark_deep();
-                let read = with_retries(job.retry, || rt.read(&plain, &ctx)).await.map_err(|e| fail("refresh", e))?;
+                let plain = prior.value.clone().unmark_deep().unknown_to_null();
+                let mut read =
+                    with_retries(job.retry, || rt.read(&plain, &ctx)).await.map_err(|e| fail("refresh", e))?;
+                if interrupted
+                    && read.as_ref().is_some_and(|v| !v.is_wholly_known() || v.get("id").is_some_and(Value::is_null))
+                {
+                    // The provider could not identify an object from the intent: nothing was made.
+                    read = None;
+                }
                 match read {
                     Some(v) => {
                         let v = mark_schema_sensitive(copy_config_marks(&prior.value, v), schema);
