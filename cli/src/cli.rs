@@ -59,6 +59,14 @@ pub enum Command {
     Show(crate::commands::show::ShowArgs),
     /// Show output values from state.
     Output(crate::commands::output::OutputArgs),
+    /// Record an existing object in state at an address the configuration declares.
+    Import(crate::commands::import::ImportArgs),
+    /// Inspect and change state records (list, show, mv, rm, pull, push, history, rollback).
+    State(crate::commands::state::StateArgs),
+    /// Every tenant with its status (pending, active, drifted, failed, orphaned).
+    Tenants(crate::commands::tenants::TenantsArgs),
+    /// Report objects changed outside tenantform (exit 2 when any did).
+    Drift(crate::commands::tenants::DriftArgs),
     /// Release a state lock whose holder is gone.
     ForceUnlock(crate::commands::force_unlock::ForceUnlockArgs),
     /// The local hostname router (started by local_hostname; not for direct use).

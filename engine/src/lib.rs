@@ -16,6 +16,7 @@ pub mod graph;
 pub mod inputs;
 pub mod plan;
 pub mod provider;
+pub mod refactor;
 pub mod runtime;
 pub mod state;
 pub mod types;

@@ -5,10 +5,13 @@ pub mod console;
 pub mod fmt;
 pub mod force_unlock;
 pub mod graph;
+pub mod import;
 pub mod output;
 pub mod plan;
 pub mod router;
 pub mod show;
+pub mod state;
+pub mod tenants;
 pub mod validate;
 
 use std::process::ExitCode;
@@ -34,6 +37,10 @@ pub fn run(cli: Cli, ordered_inputs: Vec<RawInput>) -> anyhow::Result<ExitCode> 
         Command::Show(a) => show::run(a, &ctx),
         Command::Output(a) => output::run(a, &ctx),
         Command::ForceUnlock(a) => force_unlock::run(a, &ctx),
+        Command::Import(a) => import::run(a, &ctx),
+        Command::State(a) => state::run(a, &ctx),
+        Command::Tenants(a) => tenants::run(a, &ctx),
+        Command::Drift(a) => tenants::run_drift(a, &ctx),
         Command::Router(_) => unreachable!("handled above"),
     }
 }

@@ -34,7 +34,7 @@ pub fn run(args: OutputArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
         Some(t) => ModuleAddr(vec![ModuleStep::Tenant(t.clone())]),
         None => ModuleAddr::root(),
     };
-    let outputs: Vec<_> = state.outputs.values().filter(|o| o.module == module).collect();
+    let outputs: Vec<_> = state.outputs.values().filter(|o| o.module == module && !o.name.starts_with("__")).collect();
     if let Some(name) = &args.name {
         let Some(o) = outputs.iter().find(|o| &o.name == name) else {
             eprintln!(

@@ -90,7 +90,7 @@ pub fn plan_json(plan: &Plan) -> Json {
     let outputs: Map<String, Json> = plan
         .outputs
         .iter()
-        .filter(|o| o.before != o.after || plan.mode == PlanMode::Normal)
+        .filter(|o| (o.before != o.after || plan.mode == PlanMode::Normal) && !o.name.starts_with("__"))
         .map(|o| {
             let name = if o.module.is_root() { o.name.clone() } else { format!("{}.{}", o.module, o.name) };
             let actions = match (&o.before, &o.after) {

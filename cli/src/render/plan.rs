@@ -15,7 +15,8 @@ pub fn render_plan(plan: &Plan) -> String {
         out.push_str(&render_drift(&plan.drift, plan.mode == PlanMode::RefreshOnly));
     }
     let actionable: Vec<&ResourceChange> = plan.actionable().collect();
-    let output_changes: Vec<&OutputChange> = plan.outputs.iter().filter(|o| o.before != o.after).collect();
+    let output_changes: Vec<&OutputChange> =
+        plan.outputs.iter().filter(|o| o.before != o.after && !o.name.starts_with("__")).collect();
     if plan.mode == PlanMode::RefreshOnly {
         if plan.drift.is_empty() {
             out.push_str("No changes. Your infrastructure still matches the configuration.\n\nTenantform has checked that the real objects match the state, and found no differences.\n");

@@ -36,6 +36,9 @@ use crate::walk::{mark_schema_sensitive, with_unknown_computed, Walker};
 pub use committer::{CommitHandle, CommitStats, Committer};
 pub use events::{ApplyEvent, ApplyObserver, NoObserver};
 
+/// Internal output recording a tenant's last apply outcome (hidden from plans and `output`).
+pub const TENANT_STATUS_OUTPUT: &str = "__tenantform_status";
+
 /// How to apply.
 #[derive(Clone, Debug)]
 pub struct ApplyOptions {
@@ -124,6 +127,24 @@ pub async fn apply(input: ApplyInput<'_>, stop: CancellationToken, kill: Cancell
     let providers = input.providers.clone();
     let mut deposed: Vec<(InstanceAddr, InstanceState)> = Vec::new();
     let mut failed_nodes: HashSet<InstanceAddr> = HashSet::new();
+
+    // Phase 0: adopt imported objects and record moves before anything changes.
+    let mut adopt = Vec::new();
+    for c in &plan.changes {
+        let Some(before) = &c.before else { continue };
+        if let Some(from) = &c.moved_from {
+            adopt.push(Change::Remove(from.clone()));
+            adopt.push(Change::Put(record(c, before.clone(), InstanceStatus::Ready)));
+        } else if c.import_id.is_some() {
+            adopt.push(Change::Put(record(c, before.clone(), InstanceStatus::Ready)));
+        }
+    }
+    if !adopt.is_empty() {
+        if let Err(e) = input.commits.commit(adopt).await {
+            out.diags.push(Diagnostic::error("state", format!("Recording imports and moves failed: {e}")));
+            return out;
+        }
+    }
 
     // Phase 1: creates, updates, replacements, reads, in dependency order.
     let mut w = Walker::new(stack, graph);
@@ -391,6 +412,26 @@ pub async fn apply(input: ApplyInput<'_>, stop: CancellationToken, kill: Cancell
                     drift_changes.push(Change::RemoveOutput { module: o.module.clone(), name: o.name.clone() });
                 }
             }
+        }
+    }
+    // Per-tenant outcome, for `tenantform tenants` ("failed" until an apply succeeds again).
+    let mut touched: Vec<&str> = plan.actionable().filter_map(|c| c.addr.tenant()).collect();
+    touched.sort_unstable();
+    touched.dedup();
+    for t in touched {
+        let module = crate::address::ModuleAddr(vec![crate::address::ModuleStep::Tenant(t.to_string())]);
+        let errors: Vec<String> = out.failed.iter().filter(|a| a.tenant() == Some(t)).map(|a| a.to_string()).collect();
+        let had = input.state.outputs.contains_key(&(module.clone(), TENANT_STATUS_OUTPUT.to_string()));
+        if !errors.is_empty() || out.interrupted && out.skipped.iter().any(|a| a.tenant() == Some(t)) {
+            let status = if errors.is_empty() { "interrupted" } else { "failed" };
+            let value = Value::map([
+                ("status", Value::string(status)),
+                ("at", Value::string(crate::state::now_rfc3339())),
+                ("failed", Value::List(errors.into_iter().map(Value::String).collect())),
+            ]);
+            drift_changes.push(Change::PutOutput(OutputState { module, name: TENANT_STATUS_OUTPUT.into(), value, sensitive: false }));
+        } else if had {
+            drift_changes.push(Change::RemoveOutput { module, name: TENANT_STATUS_OUTPUT.into() });
         }
     }
     if !drift_changes.is_empty() {

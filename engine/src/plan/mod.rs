@@ -238,6 +238,7 @@ impl Plan {
     /// Partitions whose resources or outputs this plan changes.
     pub fn touched_partitions(&self) -> Vec<Partition> {
         let mut out: Vec<Partition> = self.actionable().map(|c| c.partition()).collect();
+        out.extend(self.changes.iter().filter_map(|c| c.moved_from.as_ref()).map(Partition::of));
         out.extend(self.outputs.iter().filter(|o| o.before != o.after).map(|o| Partition::of_module(&o.module)));
         if self.mode == PlanMode::RefreshOnly {
             out.extend(self.drift.iter().map(|d| Partition::of(&d.addr)));

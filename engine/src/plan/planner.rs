@@ -42,6 +42,9 @@ pub struct PlanOptions {
     pub refresh: bool,
     pub parallelism: usize,
     pub retry: RetryPolicy,
+    /// Objects to adopt: (address, import ID), from `tenantform import` (config `import {}`
+    /// blocks are added by the planner).
+    pub imports: Vec<(InstanceAddr, String)>,
 }
 
 impl Default for PlanOptions {
@@ -54,6 +57,7 @@ impl Default for PlanOptions {
             refresh: true,
             parallelism: 64,
             retry: RetryPolicy::default(),
+            imports: Vec::new(),
         }
     }
 }
@@ -122,6 +126,11 @@ struct InstanceJob {
     data_source: Option<Arc<dyn DataSourceType>>,
     retry: RetryPolicy,
     cancel: CancellationToken,
+    /// Adopt the object with this import ID (there is no prior state).
+    import_id: Option<String>,
+    /// The provider's documented import ID format, for the error when the ID matches nothing.
+    import_format: String,
+    moved_from: Option<InstanceAddr>,
 }
 
 /// Computes a plan.
@@ -137,7 +146,16 @@ pub async fn plan(input: PlanInput<'_>, cancel: CancellationToken) -> Result<Pla
     let stack = &p.stack;
     let graph = &p.graph;
     let opts = &input.options;
-    let state = input.state;
+    // `moved {}` blocks rename stored objects before anything is compared.
+    let (moved_state, moved_from) = match apply_moved_blocks(p, input.state) {
+        Ok(x) => x,
+        Err(d) => return Err(d),
+    };
+    let state: &StateSnapshot = moved_state.as_ref().unwrap_or(input.state);
+    let imports = match import_requests(p, &input.schemas, &opts.imports) {
+        Ok(i) => i,
+        Err(d) => return Err(d),
+    };
     let providers = ConfiguredProviders::default();
     let semaphore = Arc::new(Semaphore::new(opts.parallelism.max(1)));
     let mut diags = Diagnostics::new();
@@ -280,6 +298,13 @@ pub async fn plan(input: PlanInput<'_>, cancel: CancellationToken) -> Result<Pla
                     } else {
                         None
                     };
+                    let import_id = if prior.is_none() { imports.get(&r.addr).cloned() } else { None };
+                    let import_format = input
+                        .schemas
+                        .registry()
+                        .resource_schema(&r.config.ty)
+                        .map(|s| s.import_id.clone())
+                        .unwrap_or_default();
                     let job = job_for(
                         ri,
                         r.config.as_ref(),
@@ -294,7 +319,14 @@ pub async fn plan(input: PlanInput<'_>, cancel: CancellationToken) -> Result<Pla
                         opts,
                         &cancel,
                     );
-                    let job = InstanceJob { resource, data_source, ..job };
+                    let job = InstanceJob {
+                        resource,
+                        data_source,
+                        import_id,
+                        import_format,
+                        moved_from: moved_from.get(&r.addr).cloned(),
+                        ..job
+                    };
                     let sem = semaphore.clone();
                     set.spawn(async move {
                         let _permit = sem.acquire_owned().await;
@@ -598,6 +630,9 @@ fn job_for(
         data_source: None,
         retry: opts.retry,
         cancel: cancel.clone(),
+        import_id: None,
+        import_format: String::new(),
+        moved_from: None,
     }
 }
 
@@ -661,6 +696,27 @@ async fn plan_instance_inner(job: &InstanceJob) -> Result<Planned, Diagnostics> 
     let mut reason: Option<String> = None;
     let mut drift = None;
     let current: Option<Value> = match &job.prior {
+        None if job.import_id.is_some() => {
+            let id = job.import_id.clone().unwrap_or_default();
+            match with_retries(job.retry, || rt.import(&id, &ctx)).await {
+                Ok(v) => Some(mark_schema_sensitive(copy_config_marks(job.config.as_ref().unwrap_or(&Value::Null), v), schema)),
+                Err(e) if e.kind == crate::provider::ErrorKind::NotFound => {
+                    let mut d = Diagnostic::error(
+                        "import-not-found",
+                        format!("Cannot import non-existent remote object: {} (ID \"{id}\")", job.addr),
+                    )
+                    .with_span(Some(job.span))
+                    .with_detail(e.summary.clone());
+                    d = d.with_help(if job.import_format.is_empty() {
+                        "check the ID; nothing with this ID exists".to_string()
+                    } else {
+                        format!("check the ID; this resource type is imported by {}", job.import_format)
+                    });
+                    return Err(d.into());
+                }
+                Err(e) => return Err(fail("import", e)),
+            }
+        }
         None => None,
         Some(prior) => {
             let interrupted = prior.status == InstanceStatus::Creating;
@@ -715,8 +771,8 @@ async fn plan_instance_inner(job: &InstanceJob) -> Result<Planned, Diagnostics> 
         reason,
         dependencies: job.dependencies.clone(),
         create_before_destroy: job.cbd,
-        import_id: None,
-        moved_from: None,
+        import_id: if job.prior.is_none() { job.import_id.clone() } else { None },
+        moved_from: job.moved_from.clone(),
         schema_version: job.schema_version,
     };
     let plan_new = |config: &Value| {
@@ -802,8 +858,14 @@ fn output_changes(
             });
         }
     }
-    // Outputs in state whose module or declaration is gone.
+    // Outputs in state whose module or declaration is gone (internal ones are apply's business,
+    // except when the whole tenant goes).
     for ((module, name), o) in &state.outputs {
+        let internal = name.starts_with("__");
+        let tenant_gone = module.tenant().is_some_and(|t| !stack.tenants.contains_key(t)) || opts.mode == PlanMode::Destroy;
+        if internal && !tenant_gone {
+            continue;
+        }
         if !seen.contains(&(module.clone(), name.clone())) && wanted(module) && opts.mode != PlanMode::RefreshOnly {
             out.push(OutputChange {
                 module: module.clone(),
@@ -816,4 +878,169 @@ fn output_changes(
     }
     out.sort_by(|a, b| (&a.module, &a.name).cmp(&(&b.module, &b.name)));
     out
+}
+
+/// The source text of an address expression (`tenant.acme.x.y`, `module.a["k"]`) or the value
+/// of a string, parsed as a target.
+fn address_of(p: &Prepared, e: &crate::config::Expr, scope: Option<&dyn crate::eval::Scope>) -> Result<Target, Diagnostic> {
+    let text = match (&e.expr, scope) {
+        (hcl_edit::expr::Expression::String(_) | hcl_edit::expr::Expression::StringTemplate(_), Some(scope)) => {
+            let v = crate::eval::eval(e, scope)?;
+            v.as_str()
+                .map(str::to_string)
+                .ok_or_else(|| Diagnostic::error("invalid-address", "The address must be a known string").with_span(e.span()))?
+        }
+        _ => e.span().map(|s| p.sources.snippet(s).trim().to_string()).unwrap_or_default(),
+    };
+    text.parse::<Target>().map_err(|err| {
+        Diagnostic::error("invalid-address", "Invalid address")
+            .with_span(e.span())
+            .with_label(err.reason.clone())
+            .with_help("addresses look like tenant.acme.local_service.web, random_id.x[0] or module.db[\"k\"]")
+    })
+}
+
+type MovedFrom = std::collections::HashMap<InstanceAddr, InstanceAddr>;
+
+/// Applies the root module's `moved {}` blocks to a copy of the state. Returns the renamed
+/// state (None when nothing moved) and, for each new address, where it came from.
+fn apply_moved_blocks(p: &Prepared, state: &StateSnapshot) -> Result<(Option<StateSnapshot>, MovedFrom), Diagnostics> {
+    let root = &p.stack.config.root;
+    let mut from_of = MovedFrom::new();
+    if root.moved.is_empty() {
+        return Ok((None, from_of));
+    }
+    let mut diags = Diagnostics::new();
+    let mut current: Option<StateSnapshot> = None;
+    for m in &root.moved {
+        let (from, to) = match (address_of(p, &m.from, None), address_of(p, &m.to, None)) {
+            (Ok(f), Ok(t)) => (f, t),
+            (Err(d), _) | (_, Err(d)) => {
+                diags.push(d);
+                continue;
+            }
+        };
+        let view = current.as_ref().unwrap_or(state);
+        // A move whose source is no longer in state has already happened: nothing to do.
+        if crate::refactor::matching(view, &from).is_empty() {
+            continue;
+        }
+        match crate::refactor::plan_move(view, &from, &to) {
+            Ok(moves) => {
+                let changes = crate::refactor::move_changes(view, &moves);
+                let mut next = view.clone();
+                next.apply_changes(&changes);
+                for (old, new) in &moves.resources {
+                    let origin = from_of.remove(old).unwrap_or_else(|| old.clone());
+                    from_of.insert(new.clone(), origin);
+                }
+                current = Some(next);
+            }
+            Err(e) => diags.push(
+                Diagnostic::error("invalid-move", format!("Cannot move {from} to {to}")).with_span(Some(m.span)).with_label(e.0),
+            ),
+        }
+    }
+    if diags.has_errors() {
+        Err(diags)
+    } else {
+        Ok((current, from_of))
+    }
+}
+
+/// Import requests from the command line and the root module's `import {}` blocks.
+fn import_requests(
+    p: &Prepared,
+    schemas: &Schemas,
+    cli: &[(InstanceAddr, String)],
+) -> Result<std::collections::HashMap<InstanceAddr, String>, Diagnostics> {
+    use crate::expand::EachData;
+    let mut out: std::collections::HashMap<InstanceAddr, String> = cli.iter().cloned().collect();
+    let root = &p.stack.config.root;
+    if root.imports.is_empty() {
+        return Ok(out);
+    }
+    let mut diags = Diagnostics::new();
+    let (values, _) = crate::validate::validate_walk(&p.stack, &p.graph, schemas.registry());
+    let scope_with = |each: Option<&EachData>| {
+        let scope = crate::walk::NodeScope { stack: &p.stack, graph: &p.graph, values: &values, mi: 0, each: None };
+        (scope, each.cloned())
+    };
+    for block in &root.imports {
+        let items: Vec<Option<EachData>> = match &block.for_each {
+            None => vec![None],
+            Some(fe) => {
+                let (scope, _) = scope_with(None);
+                match crate::eval::eval(fe, &scope).map(|v| v.unmark_deep()) {
+                    Ok(Value::Map(m)) => m
+                        .into_iter()
+                        .map(|(k, v)| Some(EachData { key: crate::address::InstanceKey::Str(k), value: v }))
+                        .collect(),
+                    Ok(Value::Set(items)) | Ok(Value::List(items)) => items
+                        .into_iter()
+                        .filter_map(|v| v.as_str().map(str::to_string))
+                        .map(|k| Some(EachData { key: crate::address::InstanceKey::Str(k.clone()), value: Value::String(k) }))
+                        .collect(),
+                    Ok(other) => {
+                        diags.push(
+                            Diagnostic::error("invalid-for-each", "Invalid for_each in an import block")
+                                .with_span(fe.span())
+                                .with_label(format!("a map or a set of strings is required, got {}", other.type_name())),
+                        );
+                        continue;
+                    }
+                    Err(d) => {
+                        diags.push(d);
+                        continue;
+                    }
+                }
+            }
+        };
+        for each in &items {
+            let scope = crate::walk::NodeScope { stack: &p.stack, graph: &p.graph, values: &values, mi: 0, each: each.as_ref() };
+            let to = match address_of(p, &block.to, Some(&scope)) {
+                Ok(Target::Instance(i)) => i,
+                Ok(Target::Resource(r)) => r.instance(crate::address::InstanceKey::None),
+                Ok(Target::Module(m)) => {
+                    diags.push(
+                        Diagnostic::error("invalid-address", "An import target must be a resource instance")
+                            .with_span(block.to.span())
+                            .with_label(format!("{m} is a module or tenant")),
+                    );
+                    continue;
+                }
+                Err(d) => {
+                    diags.push(d);
+                    continue;
+                }
+            };
+            if !p.stack.by_addr.contains_key(&to) {
+                diags.push(
+                    Diagnostic::error("import-target", format!("Import target {to} is not in the configuration"))
+                        .with_span(block.to.span())
+                        .with_label("no resource block declares this instance")
+                        .with_help("add the resource block, or generate it with plan -generate-config-out=FILE"),
+                );
+                continue;
+            }
+            match crate::eval::eval(&block.id, &scope) {
+                Ok(v) => match v.unmark_deep() {
+                    Value::String(id) => {
+                        out.insert(to, id);
+                    }
+                    other => diags.push(
+                        Diagnostic::error("invalid-import-id", "The import ID must be a known string")
+                            .with_span(block.id.span())
+                            .with_label(format!("got {}", other.type_name())),
+                    ),
+                },
+                Err(d) => diags.push(d),
+            }
+        }
+    }
+    if diags.has_errors() {
+        Err(diags)
+    } else {
+        Ok(out)
+    }
 }
