@@ -12,6 +12,7 @@ pub mod diagnostics;
 pub mod eval;
 pub mod expand;
 pub mod functions;
+pub mod generate;
 pub mod graph;
 pub mod inputs;
 pub mod plan;

@@ -55,11 +55,30 @@ pub struct AttributeSchema {
     pub default: Option<Value>,
     #[serde(default)]
     pub description: String,
+    /// The provider cannot read this attribute back from the real object (a seed script, a
+    /// generation parameter, a keeper): when an object is imported, the configured value is
+    /// recorded instead of whatever the import guessed, so adopting an object that matches its
+    /// configuration plans no change.
+    #[serde(default)]
+    pub from_config_on_import: bool,
 }
 
 impl AttributeSchema {
     pub fn new(ty: Type, kind: AttrKind) -> Self {
-        AttributeSchema { ty, kind, force_new: false, sensitive: false, default: None, description: String::new() }
+        AttributeSchema {
+            ty,
+            kind,
+            force_new: false,
+            sensitive: false,
+            default: None,
+            description: String::new(),
+            from_config_on_import: false,
+        }
+    }
+    /// See [`AttributeSchema::from_config_on_import`].
+    pub fn from_config_on_import(mut self) -> Self {
+        self.from_config_on_import = true;
+        self
     }
     pub fn required(ty: Type) -> Self {
         Self::new(ty, AttrKind::Required)

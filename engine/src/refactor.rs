@@ -76,7 +76,9 @@ pub fn plan_move(state: &StateSnapshot, from: &Target, to: &Target) -> Result<Mo
                 return Err(RefactorError(format!("nothing in state is under {f}")));
             }
             if let Some(taken) = state.resources.keys().find(|a| t.contains(a.module())) {
-                return Err(RefactorError(format!("{t} already has objects in state (e.g. {taken}); move or remove them first")));
+                return Err(RefactorError(format!(
+                    "{t} already has objects in state (e.g. {taken}); move or remove them first"
+                )));
             }
         }
         (Target::Resource(f), Target::Resource(t)) => {
@@ -118,7 +120,9 @@ fn single(state: &StateSnapshot, t: &Target) -> Result<InstanceAddr, RefactorErr
     let addr = match t {
         Target::Instance(i) => i.clone(),
         Target::Resource(r) => r.instance(crate::address::InstanceKey::None),
-        Target::Module(m) => return Err(RefactorError(format!("{m} is a module; move it onto another module address"))),
+        Target::Module(m) => {
+            return Err(RefactorError(format!("{m} is a module; move it onto another module address")))
+        }
     };
     if state.resources.contains_key(&addr) {
         Ok(addr)
@@ -135,7 +139,11 @@ pub fn move_changes(state: &StateSnapshot, moves: &Moves) -> Vec<Change> {
         if let Some(rec) = state.resources.get(old) {
             let mut rec = rec.clone();
             rec.addr = new.clone();
-            rec.dependencies = rec.dependencies.iter().map(|d| renamed.get(d).map(|n| (*n).clone()).unwrap_or_else(|| d.clone())).collect();
+            rec.dependencies = rec
+                .dependencies
+                .iter()
+                .map(|d| renamed.get(d).map(|n| (*n).clone()).unwrap_or_else(|| d.clone()))
+                .collect();
             changes.push(Change::Remove(old.clone()));
             changes.push(Change::Put(rec));
         }
@@ -147,14 +155,23 @@ pub fn move_changes(state: &StateSnapshot, moves: &Moves) -> Vec<Change> {
         }
         if rec.dependencies.iter().any(|d| renamed.contains_key(d)) {
             let mut rec = rec.clone();
-            rec.dependencies = rec.dependencies.iter().map(|d| renamed.get(d).map(|n| (*n).clone()).unwrap_or_else(|| d.clone())).collect();
+            rec.dependencies = rec
+                .dependencies
+                .iter()
+                .map(|d| renamed.get(d).map(|n| (*n).clone()).unwrap_or_else(|| d.clone()))
+                .collect();
             changes.push(Change::Put(rec));
         }
     }
     for ((om, on), (nm, nn)) in &moves.outputs {
         if let Some(o) = state.outputs.get(&(om.clone(), on.clone())) {
             changes.push(Change::RemoveOutput { module: om.clone(), name: on.clone() });
-            changes.push(Change::PutOutput(OutputState { module: nm.clone(), name: nn.clone(), value: o.value.clone(), sensitive: o.sensitive }));
+            changes.push(Change::PutOutput(OutputState {
+                module: nm.clone(),
+                name: nn.clone(),
+                value: o.value.clone(),
+                sensitive: o.sensitive,
+            }));
         }
     }
     changes
@@ -205,7 +222,8 @@ mod tests {
     #[test]
     fn moves_resources_and_instances_and_rewrites_dependencies() {
         let mut s = state(&["random_id.a[0]", "random_id.a[1]", "random_pet.p"]);
-        s.resources.get_mut(&"random_pet.p".parse::<InstanceAddr>().unwrap()).unwrap().dependencies = vec!["random_id.a[0]".parse().unwrap()];
+        s.resources.get_mut(&"random_pet.p".parse::<InstanceAddr>().unwrap()).unwrap().dependencies =
+            vec!["random_id.a[0]".parse().unwrap()];
         let m = plan_move(&s, &"random_id.a".parse().unwrap(), &"random_id.b".parse().unwrap()).unwrap();
         assert_eq!(m.resources.len(), 2);
         let changes = move_changes(&s, &m);

@@ -161,6 +161,21 @@ impl Value {
         matches!(self, Value::Sensitive(_))
     }
 
+    /// True when `text` equals a string inside a sensitive part of the value (used to keep
+    /// import IDs that are secrets, such as a random_password's, out of output).
+    pub fn reveals(&self, text: &str) -> bool {
+        fn walk(v: &Value, inside: bool, text: &str) -> bool {
+            match v {
+                Value::Sensitive(inner) => walk(inner, true, text),
+                Value::String(s) => inside && s == text,
+                Value::List(items) | Value::Set(items) => items.iter().any(|i| walk(i, inside, text)),
+                Value::Map(m) => m.values().any(|i| walk(i, inside, text)),
+                _ => false,
+            }
+        }
+        walk(self, false, text)
+    }
+
     /// True when the value or anything inside it is marked sensitive.
     pub fn contains_sensitive(&self) -> bool {
         match self {

@@ -46,7 +46,10 @@ fn mutate(base: &str, edits: &[(usize, u8, u8)]) -> String {
     for &(pos, kind, byte) in edits {
         let n = bytes.len();
         let at = if n == 0 { 0 } else { pos % (n + 1) };
-        let tokens: &[&[u8]] = &[b"{", b"}", b"\"", b"${", b"%{", b"=", b"[", b"]", b"(", b")", b".", b"*", b"\n", b"<<EOT\n", b"for ", b" : ", b"?", b"-", b"tenant.", b"var.", b"local.", b"each.", b"count."];
+        let tokens: &[&[u8]] = &[
+            b"{", b"}", b"\"", b"${", b"%{", b"=", b"[", b"]", b"(", b")", b".", b"*", b"\n", b"<<EOT\n", b"for ",
+            b" : ", b"?", b"-", b"tenant.", b"var.", b"local.", b"each.", b"count.",
+        ];
         match kind % 4 {
             0 if at < n => {
                 bytes.remove(at);

@@ -14,7 +14,9 @@ use tokio_util::sync::CancellationToken;
 use crate::cli::VarArgs;
 use crate::context::Ctx;
 use crate::diagnostics::report;
-use crate::stack::{load_state, lock, make_plan, open_backend, parse_duration, partition_filter, prepare_stack, state_location, unlock};
+use crate::stack::{
+    load_state, lock, make_plan, open_backend, parse_duration, partition_filter, prepare_stack, state_location, unlock,
+};
 
 #[derive(Args, Debug)]
 pub struct ImportArgs {
@@ -43,7 +45,9 @@ pub fn run(args: ImportArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
             .with_label("import records objects at addresses the configuration declares");
         d = match did_you_mean(&addr.to_string(), known.iter().map(String::as_str)) {
             Some(s) => d.with_help(format!("did you mean {s}?")),
-            None => d.with_help(format!("add a resource \"{}\" \"{}\" block first", addr.resource.ty, addr.resource.name)),
+            None => {
+                d.with_help(format!("add a resource \"{}\" \"{}\" block first", addr.resource.ty, addr.resource.name))
+            }
         };
         report(&Diagnostics::from(d), &p.sources);
         return Ok(ExitCode::from(1));
@@ -90,14 +94,16 @@ pub fn run(args: ImportArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
             }
         };
         let b = backend.clone();
+        let rec = record.clone();
         let (guard, r) = tokio::task::spawn_blocking(move || {
-            let r = b.commit(guard.as_ref(), "import", &[Change::Put(record)]);
+            let r = b.commit(guard.as_ref(), "import", &[Change::Put(rec)]);
             (guard, r)
         })
         .await?;
         unlock(&backend, guard).await;
         r.map_err(|e| anyhow::anyhow!("{e}"))?;
-        println!("{addr}: Importing from ID \"{}\"...\n{addr}: Import prepared!\n{addr}: Refreshing state...\n\nImport successful!\n\nThe object is now managed by tenantform. Run `tenantform plan` to see how the configuration differs from it.", args.id);
+        let shown_id = if record.value.reveals(&args.id) { "(sensitive value)".to_string() } else { format!("\"{}\"", args.id) };
+        println!("{addr}: Importing from ID {shown_id}...\n{addr}: Import prepared!\n{addr}: Refreshing state...\n\nImport successful!\n\nThe object is now managed by tenantform. Run `tenantform plan` to see how the configuration differs from it.");
         Ok(ExitCode::SUCCESS)
     })
 }

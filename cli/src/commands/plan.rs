@@ -94,10 +94,19 @@ pub struct PlanArgs {
     /// Exit 0 when there are no changes, 2 when there are, 1 on error.
     #[arg(long = "detailed-exitcode")]
     pub detailed_exitcode: bool,
+    /// Write resource blocks for import targets that have none to this new file.
+    #[arg(long = "generate-config-out", value_name = "FILE")]
+    pub generate_config_out: Option<std::path::PathBuf>,
 }
 
 pub fn run(args: PlanArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
     let opts = args.flags.options(args.destroy)?;
+    if let Some(path) = &args.generate_config_out {
+        match generate_config(ctx, path)? {
+            Some(code) => return Ok(code),
+            None => {}
+        }
+    }
     let Some(p) = prepare_stack(ctx, false) else { return Ok(ExitCode::from(1)) };
     for t in &opts.tenants {
         if !p.stack.tenants.contains_key(t) && !args.destroy {
@@ -158,4 +167,60 @@ pub fn write_plan_file(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<(
     f.write_all(bytes)?;
     f.sync_all()?;
     Ok(())
+}
+
+/// `-generate-config-out`: writes resource blocks for import targets the configuration lacks.
+/// Returns an exit code when planning should not go on.
+fn generate_config(ctx: &Ctx, path: &std::path::Path) -> anyhow::Result<Option<ExitCode>> {
+    use tenantform_engine::generate::generate_import_config;
+    use tenantform_engine::plan::planner::resolve_import_blocks;
+    use tenantform_engine::runtime::Schemas;
+    if path.exists() {
+        eprintln!(
+            "Error: {} already exists; -generate-config-out writes a new file and never overwrites one.",
+            path.display()
+        );
+        return Ok(Some(ExitCode::from(1)));
+    }
+    // Variables the generated blocks will need do not exist yet: load leniently.
+    let Some(p) = prepare_stack(ctx, true) else { return Ok(Some(ExitCode::from(1))) };
+    let schemas = Schemas::new(ctx.registry.clone());
+    let targets = match resolve_import_blocks(&p, &schemas) {
+        Ok(t) => t,
+        Err(d) => {
+            report(&d, &p.sources);
+            return Ok(Some(ExitCode::from(1)));
+        }
+    };
+    let missing: Vec<_> =
+        targets.into_iter().filter(|(a, _, _)| !p.stack.by_addr.contains_key(a)).map(|(a, id, _)| (a, id)).collect();
+    if missing.is_empty() {
+        return Ok(None);
+    }
+    let rt = tokio::runtime::Runtime::new()?;
+    let generated = match rt.block_on(generate_import_config(&p, &schemas, &missing)) {
+        Ok(g) => g,
+        Err(d) => {
+            report(&d, &p.sources);
+            return Ok(Some(ExitCode::from(1)));
+        }
+    };
+    let text: Vec<String> = generated.iter().map(|g| g.text.clone()).collect();
+    std::fs::write(path, text.join("\n")).map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+    println!(
+        "Generated configuration for {} import target(s) in {}: review it before applying.",
+        generated.len(),
+        path.display()
+    );
+    let vars: Vec<&str> = text
+        .iter()
+        .flat_map(|t| t.lines())
+        .filter_map(|l| l.strip_prefix("variable \""))
+        .filter_map(|l| l.split('"').next())
+        .collect();
+    if !vars.is_empty() {
+        println!("It declares sensitive variables you must set (e.g. TENANTFORM_VAR_<name>): {}", vars.join(", "));
+    }
+    println!();
+    Ok(None)
 }

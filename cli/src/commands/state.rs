@@ -94,7 +94,13 @@ fn target(s: &str) -> anyhow::Result<Target> {
 }
 
 /// Commits `changes` under the locks of `parts` as `operation`.
-async fn commit_locked(backend: &Arc<dyn StateBackend>, parts: Vec<Partition>, operation: &str, timeout: Duration, changes: Vec<Change>) -> anyhow::Result<Option<u64>> {
+async fn commit_locked(
+    backend: &Arc<dyn StateBackend>,
+    parts: Vec<Partition>,
+    operation: &str,
+    timeout: Duration,
+    changes: Vec<Change>,
+) -> anyhow::Result<Option<u64>> {
     let guard = match lock(backend, parts, operation, timeout).await {
         Ok(g) => g,
         Err(d) => {
@@ -113,7 +119,14 @@ async fn commit_locked(backend: &Arc<dyn StateBackend>, parts: Vec<Partition>, o
     Ok(Some(r.map_err(|e| anyhow::anyhow!("{e}"))?))
 }
 
-async fn replace_locked(backend: &Arc<dyn StateBackend>, current: &StateSnapshot, next: &StateSnapshot, operation: &str, timeout: Duration, force: bool) -> anyhow::Result<Option<u64>> {
+async fn replace_locked(
+    backend: &Arc<dyn StateBackend>,
+    current: &StateSnapshot,
+    next: &StateSnapshot,
+    operation: &str,
+    timeout: Duration,
+    force: bool,
+) -> anyhow::Result<Option<u64>> {
     let mut parts: Vec<Partition> = current.partitions().chain(next.partitions()).collect();
     parts.extend(current.outputs.keys().chain(next.outputs.keys()).map(|(m, _)| Partition::of_module(m)));
     parts.push(Partition::Root);

@@ -60,7 +60,13 @@ struct Row {
     detail: Option<String>,
 }
 
-async fn refresh(ctx: &Ctx, p: &tenantform_engine::validate::Prepared, state: &StateSnapshot, tenants: Vec<String>, parallelism: usize) -> anyhow::Result<Result<Vec<Drift>, ()>> {
+async fn refresh(
+    ctx: &Ctx,
+    p: &tenantform_engine::validate::Prepared,
+    state: &StateSnapshot,
+    tenants: Vec<String>,
+    parallelism: usize,
+) -> anyhow::Result<Result<Vec<Drift>, ()>> {
     let opts = PlanOptions { mode: PlanMode::RefreshOnly, tenants, parallelism, ..PlanOptions::default() };
     match make_plan(ctx, p, state, opts, CancellationToken::new()).await {
         Ok(out) => Ok(Ok(out.plan.drift)),
@@ -86,15 +92,27 @@ fn rows(p: &tenantform_engine::validate::Prepared, state: &StateSnapshot, drift:
             let in_state = state.resources.keys().filter(|a| a.tenant() == Some(slug.as_str())).count();
             let configured = p.stack.resources.iter().filter(|r| r.addr.tenant() == Some(slug.as_str())).count();
             let drifted = by_tenant.remove(&slug).unwrap_or_default();
-            let module = tenantform_engine::address::ModuleAddr(vec![tenantform_engine::address::ModuleStep::Tenant(slug.clone())]);
+            let module = tenantform_engine::address::ModuleAddr(vec![tenantform_engine::address::ModuleStep::Tenant(
+                slug.clone(),
+            )]);
             let failure = state.outputs.get(&(module, TENANT_STATUS_OUTPUT.to_string())).map(|o| o.value.clone());
             let in_config = p.stack.tenants.contains_key(&slug);
             let (status, detail) = if !in_config {
-                ("orphaned", Some("in state but no longer in the configuration; the next apply destroys it".to_string()))
+                (
+                    "orphaned",
+                    Some("in state but no longer in the configuration; the next apply destroys it".to_string()),
+                )
             } else if let Some(f) = failure {
-                let failed: Vec<String> = f.get("failed").and_then(|l| l.as_list()).map(|l| l.iter().filter_map(|x| x.as_str().map(str::to_string)).collect()).unwrap_or_default();
+                let failed: Vec<String> = f
+                    .get("failed")
+                    .and_then(|l| l.as_list())
+                    .map(|l| l.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
+                    .unwrap_or_default();
                 let at = f.get("at").and_then(|x| x.as_str()).unwrap_or("").to_string();
-                (if f.get("status").and_then(|s| s.as_str()) == Some("interrupted") { "failed" } else { "failed" }, Some(format!("last apply ({at}) failed on: {}", failed.join(", "))))
+                (
+                    if f.get("status").and_then(|s| s.as_str()) == Some("interrupted") { "failed" } else { "failed" },
+                    Some(format!("last apply ({at}) failed on: {}", failed.join(", "))),
+                )
             } else if in_state == 0 {
                 ("pending", Some("not applied yet".to_string()))
             } else if !drifted.is_empty() {

@@ -429,7 +429,12 @@ pub async fn apply(input: ApplyInput<'_>, stop: CancellationToken, kill: Cancell
                 ("at", Value::string(crate::state::now_rfc3339())),
                 ("failed", Value::List(errors.into_iter().map(Value::String).collect())),
             ]);
-            drift_changes.push(Change::PutOutput(OutputState { module, name: TENANT_STATUS_OUTPUT.into(), value, sensitive: false }));
+            drift_changes.push(Change::PutOutput(OutputState {
+                module,
+                name: TENANT_STATUS_OUTPUT.into(),
+                value,
+                sensitive: false,
+            }));
         } else if had {
             drift_changes.push(Change::RemoveOutput { module, name: TENANT_STATUS_OUTPUT.into() });
         }

@@ -699,7 +699,13 @@ async fn plan_instance_inner(job: &InstanceJob) -> Result<Planned, Diagnostics> 
         None if job.import_id.is_some() => {
             let id = job.import_id.clone().unwrap_or_default();
             match with_retries(job.retry, || rt.import(&id, &ctx)).await {
-                Ok(v) => Some(mark_schema_sensitive(copy_config_marks(job.config.as_ref().unwrap_or(&Value::Null), v), schema)),
+                Ok(v) => {
+                    let v = adopt_unreadable(v, job.config.as_ref().unwrap_or(&Value::Null), schema);
+                    Some(mark_schema_sensitive(
+                        copy_config_marks(job.config.as_ref().unwrap_or(&Value::Null), v),
+                        schema,
+                    ))
+                }
                 Err(e) if e.kind == crate::provider::ErrorKind::NotFound => {
                     let mut d = Diagnostic::error(
                         "import-not-found",
@@ -761,6 +767,13 @@ async fn plan_instance_inner(job: &InstanceJob) -> Result<Planned, Diagnostics> 
         return Ok(Planned { change: None, value, drift });
     }
     let config = job.config.clone().unwrap_or(Value::Null);
+    let import_id = job.import_id.as_ref().filter(|_| job.prior.is_none()).map(|id| {
+        if current.as_ref().is_some_and(|c| c.reveals(id)) {
+            "(sensitive value)".to_string()
+        } else {
+            id.clone()
+        }
+    });
     let base = |action: Action, before: Option<Value>, after: Value, replace_paths, reason| ResourceChange {
         addr: job.addr.clone(),
         provider: job.provider.clone(),
@@ -771,7 +784,7 @@ async fn plan_instance_inner(job: &InstanceJob) -> Result<Planned, Diagnostics> 
         reason,
         dependencies: job.dependencies.clone(),
         create_before_destroy: job.cbd,
-        import_id: if job.prior.is_none() { job.import_id.clone() } else { None },
+        import_id: import_id.clone(),
         moved_from: job.moved_from.clone(),
         schema_version: job.schema_version,
     };
@@ -862,7 +875,8 @@ fn output_changes(
     // except when the whole tenant goes).
     for ((module, name), o) in &state.outputs {
         let internal = name.starts_with("__");
-        let tenant_gone = module.tenant().is_some_and(|t| !stack.tenants.contains_key(t)) || opts.mode == PlanMode::Destroy;
+        let tenant_gone =
+            module.tenant().is_some_and(|t| !stack.tenants.contains_key(t)) || opts.mode == PlanMode::Destroy;
         if internal && !tenant_gone {
             continue;
         }
@@ -882,13 +896,17 @@ fn output_changes(
 
 /// The source text of an address expression (`tenant.acme.x.y`, `module.a["k"]`) or the value
 /// of a string, parsed as a target.
-fn address_of(p: &Prepared, e: &crate::config::Expr, scope: Option<&dyn crate::eval::Scope>) -> Result<Target, Diagnostic> {
+fn address_of(
+    p: &Prepared,
+    e: &crate::config::Expr,
+    scope: Option<&dyn crate::eval::Scope>,
+) -> Result<Target, Diagnostic> {
     let text = match (&e.expr, scope) {
         (hcl_edit::expr::Expression::String(_) | hcl_edit::expr::Expression::StringTemplate(_), Some(scope)) => {
             let v = crate::eval::eval(e, scope)?;
-            v.as_str()
-                .map(str::to_string)
-                .ok_or_else(|| Diagnostic::error("invalid-address", "The address must be a known string").with_span(e.span()))?
+            v.as_str().map(str::to_string).ok_or_else(|| {
+                Diagnostic::error("invalid-address", "The address must be a known string").with_span(e.span())
+            })?
         }
         _ => e.span().map(|s| p.sources.snippet(s).trim().to_string()).unwrap_or_default(),
     };
@@ -937,7 +955,9 @@ fn apply_moved_blocks(p: &Prepared, state: &StateSnapshot) -> Result<(Option<Sta
                 current = Some(next);
             }
             Err(e) => diags.push(
-                Diagnostic::error("invalid-move", format!("Cannot move {from} to {to}")).with_span(Some(m.span)).with_label(e.0),
+                Diagnostic::error("invalid-move", format!("Cannot move {from} to {to}"))
+                    .with_span(Some(m.span))
+                    .with_label(e.0),
             ),
         }
     }
@@ -948,14 +968,41 @@ fn apply_moved_blocks(p: &Prepared, state: &StateSnapshot) -> Result<(Option<Sta
     }
 }
 
-/// Import requests from the command line and the root module's `import {}` blocks.
+/// Import requests from the command line and the root module's `import {}` blocks; every
+/// target must be declared by the configuration.
 fn import_requests(
     p: &Prepared,
     schemas: &Schemas,
     cli: &[(InstanceAddr, String)],
 ) -> Result<std::collections::HashMap<InstanceAddr, String>, Diagnostics> {
-    use crate::expand::EachData;
     let mut out: std::collections::HashMap<InstanceAddr, String> = cli.iter().cloned().collect();
+    let mut diags = Diagnostics::new();
+    for (to, id, span) in resolve_import_blocks(p, schemas)? {
+        if !p.stack.by_addr.contains_key(&to) {
+            diags.push(
+                Diagnostic::error("import-target", format!("Import target {to} is not in the configuration"))
+                    .with_span(span)
+                    .with_label("no resource block declares this instance")
+                    .with_help("add the resource block, or generate it with plan -generate-config-out=FILE"),
+            );
+            continue;
+        }
+        out.insert(to, id);
+    }
+    if diags.has_errors() {
+        Err(diags)
+    } else {
+        Ok(out)
+    }
+}
+
+/// The root module's `import {}` blocks, expanded and evaluated: (target, ID, span of `to`).
+pub fn resolve_import_blocks(
+    p: &Prepared,
+    schemas: &Schemas,
+) -> Result<Vec<(InstanceAddr, String, Option<Span>)>, Diagnostics> {
+    use crate::expand::EachData;
+    let mut out = Vec::new();
     let root = &p.stack.config.root;
     if root.imports.is_empty() {
         return Ok(out);
@@ -979,13 +1026,18 @@ fn import_requests(
                     Ok(Value::Set(items)) | Ok(Value::List(items)) => items
                         .into_iter()
                         .filter_map(|v| v.as_str().map(str::to_string))
-                        .map(|k| Some(EachData { key: crate::address::InstanceKey::Str(k.clone()), value: Value::String(k) }))
+                        .map(|k| {
+                            Some(EachData { key: crate::address::InstanceKey::Str(k.clone()), value: Value::String(k) })
+                        })
                         .collect(),
                     Ok(other) => {
                         diags.push(
                             Diagnostic::error("invalid-for-each", "Invalid for_each in an import block")
                                 .with_span(fe.span())
-                                .with_label(format!("a map or a set of strings is required, got {}", other.type_name())),
+                                .with_label(format!(
+                                    "a map or a set of strings is required, got {}",
+                                    other.type_name()
+                                )),
                         );
                         continue;
                     }
@@ -997,7 +1049,13 @@ fn import_requests(
             }
         };
         for each in &items {
-            let scope = crate::walk::NodeScope { stack: &p.stack, graph: &p.graph, values: &values, mi: 0, each: each.as_ref() };
+            let scope = crate::walk::NodeScope {
+                stack: &p.stack,
+                graph: &p.graph,
+                values: &values,
+                mi: 0,
+                each: each.as_ref(),
+            };
             let to = match address_of(p, &block.to, Some(&scope)) {
                 Ok(Target::Instance(i)) => i,
                 Ok(Target::Resource(r)) => r.instance(crate::address::InstanceKey::None),
@@ -1014,19 +1072,10 @@ fn import_requests(
                     continue;
                 }
             };
-            if !p.stack.by_addr.contains_key(&to) {
-                diags.push(
-                    Diagnostic::error("import-target", format!("Import target {to} is not in the configuration"))
-                        .with_span(block.to.span())
-                        .with_label("no resource block declares this instance")
-                        .with_help("add the resource block, or generate it with plan -generate-config-out=FILE"),
-                );
-                continue;
-            }
             match crate::eval::eval(&block.id, &scope) {
                 Ok(v) => match v.unmark_deep() {
                     Value::String(id) => {
-                        out.insert(to, id);
+                        out.push((to, id, block.to.span()));
                     }
                     other => diags.push(
                         Diagnostic::error("invalid-import-id", "The import ID must be a known string")
@@ -1043,4 +1092,18 @@ fn import_requests(
     } else {
         Ok(out)
     }
+}
+
+/// After an import: attributes the provider cannot read back take their configured value
+/// (see [`crate::provider::AttributeSchema::from_config_on_import`]).
+fn adopt_unreadable(imported: Value, config: &Value, schema: &Schema) -> Value {
+    let Value::Map(mut m) = imported else { return imported };
+    for (name, a) in &schema.attributes {
+        if a.from_config_on_import {
+            let c = config.get(name).cloned().unwrap_or(Value::Null).unmark_deep();
+            let v = if c.is_null() { a.default.clone().unwrap_or(Value::Null) } else { c };
+            m.insert(name.clone(), v);
+        }
+    }
+    Value::Map(m)
 }

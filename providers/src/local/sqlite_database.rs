@@ -57,7 +57,7 @@ pub fn schema() -> ResourceSchema {
         )
         .attr(
             "schema_sql",
-            AttributeSchema::optional(Type::String).describe(
+            AttributeSchema::optional(Type::String).from_config_on_import().describe(
                 "SQL applied when the database is created. A change is re-applied in place, in one transaction: \
                  keep it re-runnable (CREATE TABLE IF NOT EXISTS …).",
             ),
@@ -72,6 +72,7 @@ pub fn schema() -> ResourceSchema {
         .attr(
             "seed_sql",
             AttributeSchema::optional(Type::String)
+                .from_config_on_import()
                 .describe("SQL run once when the database is created. Changing it later does not touch the database."),
         )
         .attr("url", AttributeSchema::computed(Type::String).describe("Connection URL: sqlite:///<absolute path>."))

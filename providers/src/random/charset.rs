@@ -26,12 +26,14 @@ pub fn schema(description: &str, result_sensitive: bool) -> Schema {
     let flag = |what: &str| {
         AttributeSchema::optional(Type::Bool)
             .force_new()
+            .from_config_on_import()
             .default(Value::Bool(true))
             .describe(format!("Include {what} characters in the result. Default true."))
     };
     let min = |what: &str| {
         AttributeSchema::optional(Type::Number)
             .force_new()
+            .from_config_on_import()
             .default(Value::number(0))
             .describe(format!("Minimum number of {what} characters in the result. Default 0."))
     };
@@ -59,6 +61,7 @@ pub fn schema(description: &str, result_sensitive: bool) -> Schema {
             "override_special",
             AttributeSchema::optional(Type::String)
                 .force_new()
+                .from_config_on_import()
                 .describe("Supply your own list of special characters to use instead of the default."),
         )
         .attr("keepers", super::keepers_attr())

@@ -66,7 +66,7 @@ impl ConfiguredProvider for ConfiguredRandom {
 pub(crate) fn keepers_attr() -> tenantform_engine::provider::AttributeSchema {
     use tenantform_engine::provider::AttributeSchema;
     use tenantform_engine::types::Type;
-    AttributeSchema::optional(Type::Map(Box::new(Type::String))).force_new().describe(
+    AttributeSchema::optional(Type::Map(Box::new(Type::String))).force_new().from_config_on_import().describe(
         "Arbitrary map of values that, when changed, will trigger recreation of the resource \
          (and so a new random value).",
     )

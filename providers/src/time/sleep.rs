@@ -35,6 +35,7 @@ pub fn schema() -> ResourceSchema {
             "triggers",
             AttributeSchema::optional(Type::Map(Box::new(Type::String)))
                 .force_new()
+                .from_config_on_import()
                 .describe("Arbitrary map of values that, when changed, re-create the resource (and wait again)."),
         )
         .attr("id", AttributeSchema::computed(Type::String).describe("RFC 3339 UTC timestamp of the creation."));
