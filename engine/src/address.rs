@@ -126,7 +126,10 @@ pub struct ResourceAddr {
 
 impl ResourceAddr {
     pub fn instance(&self, key: InstanceKey) -> InstanceAddr {
-        InstanceAddr { resource: self.clone(), key }
+        InstanceAddr {
+            resource: self.clone(),
+            key,
+        }
     }
 }
 
@@ -215,7 +218,10 @@ struct Lexer<'a> {
 
 impl<'a> Lexer<'a> {
     fn fail<T>(&self, reason: impl Into<String>) -> Result<T, AddressError> {
-        Err(AddressError { input: self.input.to_string(), reason: reason.into() })
+        Err(AddressError {
+            input: self.input.to_string(),
+            reason: reason.into(),
+        })
     }
 
     fn rest(&self) -> &'a str {
@@ -230,9 +236,7 @@ impl<'a> Lexer<'a> {
         let rest = self.rest();
         let len = rest
             .char_indices()
-            .find(|(i, c)| {
-                !(c.is_alphanumeric() || *c == '_' || (*c == '-' && *i > 0))
-            })
+            .find(|(i, c)| !(c.is_alphanumeric() || *c == '_' || (*c == '-' && *i > 0)))
             .map(|(i, _)| i)
             .unwrap_or(rest.len());
         if len == 0 {
@@ -277,7 +281,9 @@ impl<'a> Lexer<'a> {
                     c => out.push(c),
                 }
             }
-            let Some(end) = end else { return self.fail("unterminated string key") };
+            let Some(end) = end else {
+                return self.fail("unterminated string key");
+            };
             self.pos += end + 2;
             InstanceKey::Str(out)
         } else {
@@ -288,7 +294,11 @@ impl<'a> Lexer<'a> {
                     self.pos += len;
                     InstanceKey::Int(i)
                 }
-                Err(_) => return self.fail(format!("instance key {digits:?} must be a number or a quoted string")),
+                Err(_) => {
+                    return self.fail(format!(
+                        "instance key {digits:?} must be a number or a quoted string"
+                    ))
+                }
             }
         };
         if !self.rest().starts_with(']') {
@@ -303,7 +313,10 @@ impl FromStr for Target {
     type Err = AddressError;
 
     fn from_str(input: &str) -> Result<Self, Self::Err> {
-        let mut lx = Lexer { input: input.trim(), pos: 0 };
+        let mut lx = Lexer {
+            input: input.trim(),
+            pos: 0,
+        };
         let mut module = ModuleAddr::root();
         if lx.at_end() {
             return lx.fail("the address is empty");
@@ -345,7 +358,12 @@ impl FromStr for Target {
         }
         lx.dot()?;
         let name = lx.ident()?;
-        let resource = ResourceAddr { module, mode, ty, name };
+        let resource = ResourceAddr {
+            module,
+            mode,
+            ty,
+            name,
+        };
         if lx.at_end() {
             return Ok(Target::Resource(resource));
         }
@@ -381,7 +399,10 @@ impl FromStr for ModuleAddr {
         }
         match input.parse::<Target>()? {
             Target::Module(m) => Ok(m),
-            _ => Err(AddressError { input: input.to_string(), reason: "this is not a module address".into() }),
+            _ => Err(AddressError {
+                input: input.to_string(),
+                reason: "this is not a module address".into(),
+            }),
         }
     }
 }

@@ -24,14 +24,22 @@ pub struct Span {
 
 impl Span {
     pub fn new(file: FileId, range: Range<usize>) -> Span {
-        Span { file, start: range.start as u32, end: range.end as u32 }
+        Span {
+            file,
+            start: range.start as u32,
+            end: range.end as u32,
+        }
     }
     pub fn range(&self) -> Range<usize> {
         self.start as usize..self.end as usize
     }
     /// The smallest span covering both (same file assumed).
     pub fn to(&self, other: Span) -> Span {
-        Span { file: self.file, start: self.start.min(other.start), end: self.end.max(other.end) }
+        Span {
+            file: self.file,
+            start: self.start.min(other.start),
+            end: self.end.max(other.end),
+        }
     }
 }
 
@@ -55,7 +63,11 @@ impl SourceFile {
             Err(i) => i - 1,
         };
         let start = self.line_starts[line] as usize;
-        let col = self.text.get(start..offset.min(self.text.len())).map(|s| s.chars().count()).unwrap_or(0);
+        let col = self
+            .text
+            .get(start..offset.min(self.text.len()))
+            .map(|s| s.chars().count())
+            .unwrap_or(0);
         (line + 1, col + 1)
     }
 }
@@ -67,11 +79,26 @@ pub struct Sources {
 }
 
 impl Sources {
-    pub fn add(&mut self, name: impl Into<String>, path: impl AsRef<Path>, text: impl Into<Arc<str>>) -> FileId {
+    pub fn add(
+        &mut self,
+        name: impl Into<String>,
+        path: impl AsRef<Path>,
+        text: impl Into<Arc<str>>,
+    ) -> FileId {
         let text: Arc<str> = text.into();
         let mut line_starts = vec![0u32];
-        line_starts.extend(text.bytes().enumerate().filter(|(_, b)| *b == b'\n').map(|(i, _)| i as u32 + 1));
-        self.files.push(SourceFile { name: name.into(), path: path.as_ref().to_path_buf(), text, line_starts });
+        line_starts.extend(
+            text.bytes()
+                .enumerate()
+                .filter(|(_, b)| *b == b'\n')
+                .map(|(i, _)| i as u32 + 1),
+        );
+        self.files.push(SourceFile {
+            name: name.into(),
+            path: path.as_ref().to_path_buf(),
+            text,
+            line_starts,
+        });
         FileId(self.files.len() as u32 - 1)
     }
 
@@ -80,7 +107,10 @@ impl Sources {
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (FileId, &SourceFile)> {
-        self.files.iter().enumerate().map(|(i, f)| (FileId(i as u32), f))
+        self.files
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (FileId(i as u32), f))
     }
 
     pub fn len(&self) -> usize {
@@ -148,7 +178,10 @@ impl Diagnostic {
     }
 
     pub fn warning(code: &'static str, summary: impl Into<String>) -> Diagnostic {
-        Diagnostic { severity: Severity::Warning, ..Diagnostic::error(code, summary) }
+        Diagnostic {
+            severity: Severity::Warning,
+            ..Diagnostic::error(code, summary)
+        }
     }
 
     pub fn with_span(mut self, span: Option<Span>) -> Self {
@@ -172,7 +205,10 @@ impl Diagnostic {
     }
 
     pub fn with_secondary(mut self, span: Span, message: impl Into<String>) -> Self {
-        self.labels.push(Label { span, message: message.into() });
+        self.labels.push(Label {
+            span,
+            message: message.into(),
+        });
         self
     }
 
@@ -237,7 +273,10 @@ impl IntoIterator for Diagnostics {
 }
 
 /// Suggests the closest candidate to a misspelled name ("did you mean …"), if any is close.
-pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
+pub fn did_you_mean<'a>(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<String> {
     let mut best: Option<(f64, &str)> = None;
     for c in candidates {
         let score = strsim::jaro_winkler(name, c);
@@ -265,7 +304,10 @@ mod tests {
 
     #[test]
     fn suggestions() {
-        assert_eq!(did_you_mean("postgres_rol", ["postgres_role", "random_id"]), Some("postgres_role".into()));
+        assert_eq!(
+            did_you_mean("postgres_rol", ["postgres_role", "random_id"]),
+            Some("postgres_role".into())
+        );
         assert_eq!(did_you_mean("zzz", ["postgres_role"]), None);
     }
 }

@@ -7,6 +7,7 @@
 
 pub mod address;
 pub mod diagnostics;
+pub mod fmt;
 pub mod provider;
 pub mod state;
 pub mod types;

@@ -59,7 +59,14 @@ pub struct AttributeSchema {
 
 impl AttributeSchema {
     pub fn new(ty: Type, kind: AttrKind) -> Self {
-        AttributeSchema { ty, kind, force_new: false, sensitive: false, default: None, description: String::new() }
+        AttributeSchema {
+            ty,
+            kind,
+            force_new: false,
+            sensitive: false,
+            default: None,
+            description: String::new(),
+        }
     }
     pub fn required(ty: Type) -> Self {
         Self::new(ty, AttrKind::Required)
@@ -152,7 +159,9 @@ impl Schema {
     pub fn attribute_at(&self, path: &[crate::value::PathStep]) -> Option<&AttributeSchema> {
         use crate::value::PathStep;
         let (first, rest) = path.split_first()?;
-        let PathStep::Key(name) = first else { return None };
+        let PathStep::Key(name) = first else {
+            return None;
+        };
         if rest.is_empty() {
             return self.attributes.get(name);
         }
@@ -236,7 +245,13 @@ pub struct ProviderError {
 
 impl ProviderError {
     pub fn new(kind: ErrorKind, summary: impl Into<String>) -> Self {
-        ProviderError { kind, summary: summary.into(), detail: None, help: None, attribute: None }
+        ProviderError {
+            kind,
+            summary: summary.into(),
+            detail: None,
+            help: None,
+            attribute: None,
+        }
     }
     pub fn permanent(summary: impl Into<String>) -> Self {
         Self::new(ErrorKind::Permanent, summary)
@@ -330,7 +345,10 @@ pub trait ResourceType: Send + Sync {
     /// Refines the engine's proposed new state (e.g. marks attributes that will change as
     /// unknown). The default accepts the proposal.
     async fn plan(&self, req: PlanRequest) -> Result<PlanResponse, ProviderError> {
-        Ok(PlanResponse { planned: req.proposed, requires_replace: Vec::new() })
+        Ok(PlanResponse {
+            planned: req.proposed,
+            requires_replace: Vec::new(),
+        })
     }
 
     /// Creates the object and returns its full state.
@@ -340,7 +358,12 @@ pub trait ResourceType: Send + Sync {
     async fn read(&self, current: &Value, ctx: &OpContext) -> Result<Option<Value>, ProviderError>;
 
     /// Updates the object in place and returns its new state.
-    async fn update(&self, prior: &Value, planned: &Value, ctx: &OpContext) -> Result<Value, ProviderError>;
+    async fn update(
+        &self,
+        prior: &Value,
+        planned: &Value,
+        ctx: &OpContext,
+    ) -> Result<Value, ProviderError>;
 
     /// Deletes the object. Deleting something already gone is success.
     async fn delete(&self, current: &Value, ctx: &OpContext) -> Result<(), ProviderError>;
@@ -376,7 +399,8 @@ pub trait Provider: Send + Sync {
     /// Builds a configured instance from the `provider {}` block's value (an object following
     /// `schema().config`; null attributes when there is no block). Reading environment
     /// variables for credentials is the provider's job here.
-    async fn configure(&self, config: &Value) -> Result<Arc<dyn ConfiguredProvider>, ProviderError>;
+    async fn configure(&self, config: &Value)
+        -> Result<Arc<dyn ConfiguredProvider>, ProviderError>;
 }
 
 /// The providers a command may use, by name.
@@ -414,7 +438,11 @@ impl ProviderRegistry {
     pub fn provider_for_type(&self, type_name: &str) -> Option<&str> {
         self.providers
             .keys()
-            .filter(|name| type_name.len() > name.len() && type_name.starts_with(name.as_str()) && type_name.as_bytes()[name.len()] == b'_')
+            .filter(|name| {
+                type_name.len() > name.len()
+                    && type_name.starts_with(name.as_str())
+                    && type_name.as_bytes()[name.len()] == b'_'
+            })
             .max_by_key(|name| name.len())
             .map(String::as_str)
     }
@@ -433,10 +461,14 @@ impl ProviderRegistry {
 
     /// Every resource type name, for "did you mean" suggestions.
     pub fn resource_types(&self) -> impl Iterator<Item = &str> {
-        self.schemas.values().flat_map(|s| s.resources.keys().map(String::as_str))
+        self.schemas
+            .values()
+            .flat_map(|s| s.resources.keys().map(String::as_str))
     }
 
     pub fn data_source_types(&self) -> impl Iterator<Item = &str> {
-        self.schemas.values().flat_map(|s| s.data_sources.keys().map(String::as_str))
+        self.schemas
+            .values()
+            .flat_map(|s| s.data_sources.keys().map(String::as_str))
     }
 }

@@ -129,9 +129,13 @@ mod partition_serials_as_map {
         s.collect_map(m.iter().map(|(p, v)| (p.key(), v)))
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<Partition, u64>, D::Error> {
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<BTreeMap<Partition, u64>, D::Error> {
         let m = BTreeMap::<String, u64>::deserialize(d)?;
-        Ok(m.into_iter().map(|(k, v)| (Partition::from_key(&k), v)).collect())
+        Ok(m.into_iter()
+            .map(|(k, v)| (Partition::from_key(&k), v))
+            .collect())
     }
 }
 
@@ -140,13 +144,21 @@ mod outputs_as_list {
     use super::*;
     use serde::{Deserializer, Serializer};
 
-    pub fn serialize<S: Serializer>(m: &BTreeMap<(ModuleAddr, String), OutputState>, s: S) -> Result<S::Ok, S::Error> {
+    pub fn serialize<S: Serializer>(
+        m: &BTreeMap<(ModuleAddr, String), OutputState>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
         s.collect_seq(m.values())
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<(ModuleAddr, String), OutputState>, D::Error> {
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<BTreeMap<(ModuleAddr, String), OutputState>, D::Error> {
         let list = Vec::<OutputState>::deserialize(d)?;
-        Ok(list.into_iter().map(|o| ((o.module.clone(), o.name.clone()), o)).collect())
+        Ok(list
+            .into_iter()
+            .map(|o| ((o.module.clone(), o.name.clone()), o))
+            .collect())
     }
 }
 
@@ -168,7 +180,8 @@ impl StateSnapshot {
                     self.resources.remove(a);
                 }
                 Change::PutOutput(o) => {
-                    self.outputs.insert((o.module.clone(), o.name.clone()), o.clone());
+                    self.outputs
+                        .insert((o.module.clone(), o.name.clone()), o.clone());
                 }
                 Change::RemoveOutput { module, name } => {
                     self.outputs.remove(&(module.clone(), name.clone()));
@@ -187,7 +200,10 @@ pub enum Change {
     /// Forget an instance.
     Remove(InstanceAddr),
     PutOutput(OutputState),
-    RemoveOutput { module: ModuleAddr, name: String },
+    RemoveOutput {
+        module: ModuleAddr,
+        name: String,
+    },
 }
 
 impl Change {
@@ -219,7 +235,9 @@ pub struct LockInfo {
 impl LockInfo {
     /// A lock request for the current process.
     pub fn for_current_process(operation: &str) -> LockInfo {
-        let who = std::env::var("USER").or_else(|_| std::env::var("USERNAME")).unwrap_or_else(|_| "unknown".into());
+        let who = std::env::var("USER")
+            .or_else(|_| std::env::var("USERNAME"))
+            .unwrap_or_else(|_| "unknown".into());
         let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
             .map(|s| s.trim().to_string())
             .or_else(|_| std::env::var("HOSTNAME"))
@@ -242,7 +260,10 @@ impl fmt::Display for LockInfo {
             f,
             "ID: {}\n  Partition: {}\n  Operation: {}\n  Who: {}@{}\n  PID: {}\n  Created: {}",
             self.id,
-            self.partition.as_ref().map(|p| p.to_string()).unwrap_or_else(|| "-".into()),
+            self.partition
+                .as_ref()
+                .map(|p| p.to_string())
+                .unwrap_or_else(|| "-".into()),
             self.operation,
             self.who,
             self.host,
@@ -317,7 +338,9 @@ pub enum StateError {
     Locked { holders: Vec<LockInfo> },
     #[error("lock {0} is not held")]
     NotLocked(String),
-    #[error("state lineage mismatch: the stored state has lineage {stored}, the input has {given}")]
+    #[error(
+        "state lineage mismatch: the stored state has lineage {stored}, the input has {given}"
+    )]
     LineageMismatch { stored: String, given: String },
     #[error("state serial conflict: {0}")]
     SerialConflict(String),
@@ -344,7 +367,12 @@ pub trait StateBackend: Send + Sync {
 
     /// Takes the locks of the given partitions (all or nothing). Fails with
     /// [`StateError::Locked`] naming the holders if any is held, after waiting up to `wait`.
-    fn lock(&self, partitions: &[Partition], info: &LockInfo, wait: Duration) -> Result<Box<dyn LockGuard>, StateError>;
+    fn lock(
+        &self,
+        partitions: &[Partition],
+        info: &LockInfo,
+        wait: Duration,
+    ) -> Result<Box<dyn LockGuard>, StateError>;
 
     /// Releases a lock.
     fn unlock(&self, guard: Box<dyn LockGuard>) -> Result<(), StateError>;
@@ -357,7 +385,12 @@ pub trait StateBackend: Send + Sync {
 
     /// Writes changes in one durable transaction and returns the new serial. Every change must
     /// fall in a partition the guard holds. Records history.
-    fn commit(&self, guard: &dyn LockGuard, operation: &str, changes: &[Change]) -> Result<u64, StateError>;
+    fn commit(
+        &self,
+        guard: &dyn LockGuard,
+        operation: &str,
+        changes: &[Change],
+    ) -> Result<u64, StateError>;
 
     /// The history, newest first, at most `limit` entries.
     fn history(&self, limit: usize) -> Result<Vec<HistoryEntry>, StateError>;
@@ -368,7 +401,13 @@ pub trait StateBackend: Send + Sync {
     /// Replaces the whole state with `snapshot` as a new serial (`state push`, `state
     /// rollback`, migration). Requires a lock on every partition involved; refuses a snapshot
     /// whose lineage differs from a non-empty store's unless `force`.
-    fn replace_all(&self, guard: &dyn LockGuard, operation: &str, snapshot: &StateSnapshot, force: bool) -> Result<u64, StateError>;
+    fn replace_all(
+        &self,
+        guard: &dyn LockGuard,
+        operation: &str,
+        snapshot: &StateSnapshot,
+        force: bool,
+    ) -> Result<u64, StateError>;
 }
 
 /// Shorthand used by commands that read once.

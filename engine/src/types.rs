@@ -38,10 +38,18 @@ pub struct ObjectAttr {
 
 impl ObjectAttr {
     pub fn required(ty: Type) -> ObjectAttr {
-        ObjectAttr { ty, optional: false, default: None }
+        ObjectAttr {
+            ty,
+            optional: false,
+            default: None,
+        }
     }
     pub fn optional(ty: Type, default: Option<Value>) -> ObjectAttr {
-        ObjectAttr { ty, optional: true, default }
+        ObjectAttr {
+            ty,
+            optional: true,
+            default,
+        }
     }
 }
 
@@ -57,7 +65,12 @@ impl fmt::Display for ConvertError {
         if self.path.is_empty() {
             write!(f, "{}", self.message)
         } else {
-            write!(f, "attribute {}: {}", crate::value::path_to_string(&self.path), self.message)
+            write!(
+                f,
+                "attribute {}: {}",
+                crate::value::path_to_string(&self.path),
+                self.message
+            )
         }
     }
 }
@@ -101,7 +114,10 @@ impl fmt::Display for Type {
 }
 
 fn err(path: &[PathStep], message: impl Into<String>) -> ConvertError {
-    ConvertError { path: path.to_vec(), message: message.into() }
+    ConvertError {
+        path: path.to_vec(),
+        message: message.into(),
+    }
 }
 
 impl Type {
@@ -137,13 +153,23 @@ fn convert(ty: &Type, value: Value, path: &mut Vec<PathStep>) -> Result<Value, C
         (Type::Number, Value::Number(n)) => Value::Number(n),
         (Type::Number, Value::String(s)) => match s.trim().parse::<f64>() {
             Ok(n) if n.is_finite() => Value::Number(n),
-            _ => return Err(err(path, format!("a number is required, got the string {s:?}"))),
+            _ => {
+                return Err(err(
+                    path,
+                    format!("a number is required, got the string {s:?}"),
+                ))
+            }
         },
         (Type::Bool, Value::Bool(b)) => Value::Bool(b),
         (Type::Bool, Value::String(s)) => match s.as_str() {
             "true" => Value::Bool(true),
             "false" => Value::Bool(false),
-            _ => return Err(err(path, format!("a bool is required, got the string {s:?}"))),
+            _ => {
+                return Err(err(
+                    path,
+                    format!("a bool is required, got the string {s:?}"),
+                ))
+            }
         },
         (Type::List(elem), Value::List(items) | Value::Set(items)) => {
             Value::List(convert_items(elem, items, path)?)
@@ -155,7 +181,11 @@ fn convert(ty: &Type, value: Value, path: &mut Vec<PathStep>) -> Result<Value, C
             if elems.len() != items.len() {
                 return Err(err(
                     path,
-                    format!("a tuple of {} elements is required, got {}", elems.len(), items.len()),
+                    format!(
+                        "a tuple of {} elements is required, got {}",
+                        elems.len(),
+                        items.len()
+                    ),
                 ));
             }
             let mut out = Vec::with_capacity(items.len());
@@ -200,10 +230,13 @@ fn convert(ty: &Type, value: Value, path: &mut Vec<PathStep>) -> Result<Value, C
             if let Some(extra) = m.keys().next() {
                 return Err(err(
                     path,
-                    format!("unexpected attribute \"{extra}\" (the type declares: {})", {
-                        let names: Vec<&str> = attrs.keys().map(String::as_str).collect();
-                        names.join(", ")
-                    }),
+                    format!(
+                        "unexpected attribute \"{extra}\" (the type declares: {})",
+                        {
+                            let names: Vec<&str> = attrs.keys().map(String::as_str).collect();
+                            names.join(", ")
+                        }
+                    ),
                 ));
             }
             Value::Map(out)
@@ -235,39 +268,70 @@ mod tests {
 
     #[test]
     fn primitives_convert_like_terraform() {
-        assert_eq!(Type::String.convert(Value::number(5)).unwrap(), Value::string("5"));
-        assert_eq!(Type::Number.convert(Value::string("2.5")).unwrap(), Value::number(2.5));
+        assert_eq!(
+            Type::String.convert(Value::number(5)).unwrap(),
+            Value::string("5")
+        );
+        assert_eq!(
+            Type::Number.convert(Value::string("2.5")).unwrap(),
+            Value::number(2.5)
+        );
         assert!(Type::Number.convert(Value::string("abc")).is_err());
-        assert_eq!(Type::Bool.convert(Value::string("true")).unwrap(), Value::Bool(true));
+        assert_eq!(
+            Type::Bool.convert(Value::string("true")).unwrap(),
+            Value::Bool(true)
+        );
     }
 
     #[test]
     fn object_optional_defaults_and_errors() {
         let ty = Type::Object(BTreeMap::from([
             ("plan".to_string(), ObjectAttr::required(Type::String)),
-            ("replicas".to_string(), ObjectAttr::optional(Type::Number, Some(Value::number(1)))),
+            (
+                "replicas".to_string(),
+                ObjectAttr::optional(Type::Number, Some(Value::number(1))),
+            ),
         ]));
-        let v = ty.convert(Value::map([("plan", Value::string("pro"))])).unwrap();
+        let v = ty
+            .convert(Value::map([("plan", Value::string("pro"))]))
+            .unwrap();
         assert_eq!(v.get("replicas"), Some(&Value::number(1)));
-        let e = ty.convert(Value::map([("replicas", Value::number(2))])).unwrap_err();
+        let e = ty
+            .convert(Value::map([("replicas", Value::number(2))]))
+            .unwrap_err();
         assert!(e.to_string().contains("\"plan\" is required"), "{e}");
         let e = ty
-            .convert(Value::map([("plan", Value::string("x")), ("oops", Value::Null)]))
+            .convert(Value::map([
+                ("plan", Value::string("x")),
+                ("oops", Value::Null),
+            ]))
             .unwrap_err();
-        assert!(e.to_string().contains("unexpected attribute \"oops\""), "{e}");
+        assert!(
+            e.to_string().contains("unexpected attribute \"oops\""),
+            "{e}"
+        );
     }
 
     #[test]
     fn marks_survive_conversion() {
-        let v = Type::String.convert(Value::number(1).mark_sensitive()).unwrap();
+        let v = Type::String
+            .convert(Value::number(1).mark_sensitive())
+            .unwrap();
         assert_eq!(v, Value::string("1").mark_sensitive());
-        assert_eq!(Type::List(Box::new(Type::String)).convert(Value::Unknown).unwrap(), Value::Unknown);
+        assert_eq!(
+            Type::List(Box::new(Type::String))
+                .convert(Value::Unknown)
+                .unwrap(),
+            Value::Unknown
+        );
     }
 
     #[test]
     fn nested_error_has_path() {
         let ty = Type::Map(Box::new(Type::Number));
-        let e = ty.convert(Value::map([("a", Value::string("x"))])).unwrap_err();
+        let e = ty
+            .convert(Value::map([("a", Value::string("x"))]))
+            .unwrap_err();
         assert_eq!(e.path, vec![PathStep::Key("a".into())]);
     }
 }

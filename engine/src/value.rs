@@ -275,7 +275,13 @@ impl Value {
     /// Every path at which an unknown value sits (looking through sensitive marks).
     pub fn unknown_paths(&self) -> Vec<AttrPath> {
         let mut out = Vec::new();
-        collect_paths(self, &mut Vec::new(), &mut out, &|v| matches!(v, Value::Unknown), false);
+        collect_paths(
+            self,
+            &mut Vec::new(),
+            &mut out,
+            &|v| matches!(v, Value::Unknown),
+            false,
+        );
         out
     }
 
@@ -324,9 +330,9 @@ impl Value {
             Value::List(items) | Value::Set(items) => {
                 serde_json::Value::Array(items.iter().map(Value::to_json).collect())
             }
-            Value::Map(m) => serde_json::Value::Object(
-                m.iter().map(|(k, v)| (k.clone(), v.to_json())).collect(),
-            ),
+            Value::Map(m) => {
+                serde_json::Value::Object(m.iter().map(|(k, v)| (k.clone(), v.to_json())).collect())
+            }
             Value::Sensitive(inner) => inner.to_json(),
         }
     }
@@ -338,10 +344,14 @@ impl Value {
             serde_json::Value::Bool(b) => Value::Bool(*b),
             serde_json::Value::Number(n) => Value::Number(n.as_f64().unwrap_or(0.0)),
             serde_json::Value::String(s) => Value::String(s.clone()),
-            serde_json::Value::Array(items) => Value::List(items.iter().map(Value::from_json).collect()),
-            serde_json::Value::Object(m) => {
-                Value::Map(m.iter().map(|(k, v)| (k.clone(), Value::from_json(v))).collect())
+            serde_json::Value::Array(items) => {
+                Value::List(items.iter().map(Value::from_json).collect())
             }
+            serde_json::Value::Object(m) => Value::Map(
+                m.iter()
+                    .map(|(k, v)| (k.clone(), Value::from_json(v)))
+                    .collect(),
+            ),
         }
     }
 
@@ -365,7 +375,9 @@ impl Value {
             }
             cur = match (cur, step) {
                 (Value::Map(m), PathStep::Key(k)) => m.get_mut(k)?,
-                (Value::List(items) | Value::Set(items), PathStep::Index(i)) => items.get_mut(*i)?,
+                (Value::List(items) | Value::Set(items), PathStep::Index(i)) => {
+                    items.get_mut(*i)?
+                }
                 _ => return None,
             };
         }
@@ -547,11 +559,17 @@ pub struct EncodedValue {
 
 impl EncodedValue {
     pub fn encode(v: &Value) -> EncodedValue {
-        EncodedValue { value: v.to_json(), sensitive: v.sensitive_paths(), unknown: v.unknown_paths() }
+        EncodedValue {
+            value: v.to_json(),
+            sensitive: v.sensitive_paths(),
+            unknown: v.unknown_paths(),
+        }
     }
 
     pub fn decode(&self) -> Value {
-        Value::from_json(&self.value).with_unknown_paths(&self.unknown).mark_paths(&self.sensitive)
+        Value::from_json(&self.value)
+            .with_unknown_paths(&self.unknown)
+            .mark_paths(&self.sensitive)
     }
 }
 
@@ -602,7 +620,11 @@ mod tests {
 
     #[test]
     fn sets_are_sorted_and_deduplicated() {
-        let s = Value::set(vec![Value::string("b"), Value::string("a"), Value::string("b")]);
+        let s = Value::set(vec![
+            Value::string("b"),
+            Value::string("a"),
+            Value::string("b"),
+        ]);
         assert_eq!(s, Value::Set(vec![Value::string("a"), Value::string("b")]));
     }
 
@@ -621,7 +643,11 @@ mod tests {
 
     #[test]
     fn path_rendering() {
-        let p = vec![PathStep::Key("a".into()), PathStep::Index(0), PathStep::Key("x y".into())];
+        let p = vec![
+            PathStep::Key("a".into()),
+            PathStep::Index(0),
+            PathStep::Key("x y".into()),
+        ];
         assert_eq!(path_to_string(&p), "a[0][\"x y\"]");
     }
 }

@@ -1,0 +1,7 @@
+resource "aws_instance" "web" {
+  ami = "x"
+}
+tenant "acme" {}
+resource "a" "b" {}
+data "x" "A\t" {}
+tenant "dollar$sign" "percent%sign" {}
