@@ -98,6 +98,7 @@ pub fn format_source(src: &str) -> Result<String, FormatError> {
 
 fn format_text(src: &str) -> Result<String, FormatError> {
     let tokens = lexer::lex(src)?;
+    check_keywords(&tokens)?;
     let body = hcl_edit::parser::parse_body(src).map_err(|err| FormatError {
         message: err.message().to_string(),
         offset: err.location().offset().min(src.len()),
@@ -125,6 +126,73 @@ fn format_text(src: &str) -> Result<String, FormatError> {
         });
     }
     Ok(out)
+}
+
+/// Keyword checks that Terraform's parser makes and hcl-edit's does not: hcl-edit reads
+/// `%{ifx}` as `%{if x}` and `[for a inb : a]` as `[for a in b : a]`, where Terraform sees the
+/// identifiers `ifx` and `inb`. Such files are refused rather than silently given a meaning.
+fn check_keywords(tokens: &[Token<'_>]) -> Result<(), FormatError> {
+    for (i, tok) in tokens.iter().enumerate() {
+        match tok.kind {
+            Kind::TemplateControl => {
+                let Some(next) = tokens.get(i + 1) else {
+                    continue;
+                };
+                let known = ["if", "else", "endif", "for", "endfor"];
+                if next.kind == Kind::Ident && !known.contains(&&*next.text) {
+                    return Err(FormatError {
+                        message: format!(
+                            "{:?} is not a valid template control keyword; expected one of \
+                             if, else, endif, for, endfor",
+                            next.text
+                        ),
+                        offset: next.start,
+                    });
+                }
+                if next.kind == Kind::Ident && next.text == "for" {
+                    check_for_names(tokens, i + 1)?;
+                }
+            }
+            Kind::OBrack | Kind::OBrace => {
+                if let Some(kw) = significant(tokens, i + 1) {
+                    if tokens[kw].kind == Kind::Ident && tokens[kw].text == "for" {
+                        check_for_names(tokens, kw)?;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// The first token at or after `from` that is not a newline.
+fn significant(tokens: &[Token<'_>], from: usize) -> Option<usize> {
+    (from..tokens.len()).find(|&i| tokens[i].kind != Kind::Newline)
+}
+
+/// After the `for` keyword at `kw`: when names follow (`for k, v`), `in` must come next.
+fn check_for_names(tokens: &[Token<'_>], kw: usize) -> Result<(), FormatError> {
+    let Some(first) = significant(tokens, kw + 1) else {
+        return Ok(());
+    };
+    if tokens[first].kind != Kind::Ident {
+        return Ok(());
+    }
+    let mut at = significant(tokens, first + 1);
+    if let Some(comma) = at.filter(|&c| tokens[c].kind == Kind::Comma) {
+        at = significant(tokens, comma + 1)
+            .filter(|&v| tokens[v].kind == Kind::Ident)
+            .and_then(|v| significant(tokens, v + 1));
+    }
+    match at {
+        Some(j) if tokens[j].kind == Kind::Ident && tokens[j].text == "in" => Ok(()),
+        other => Err(FormatError {
+            message: "invalid 'for': the 'in' keyword must follow its name declarations"
+                .to_string(),
+            offset: other.map_or(tokens[first].start, |j| tokens[j].start),
+        }),
+    }
 }
 
 /// Replace `tokens[range]` with `tokens`.
