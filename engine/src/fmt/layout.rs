@@ -268,14 +268,19 @@ fn graphemes(text: &str) -> usize {
     }
     let mut count = 0;
     let mut prev: Option<char> = None;
+    // Regional indicators pair up into flags.
+    let mut regional_run = 0;
     for c in text.chars() {
+        let regional = matches!(c as u32, 0x1F1E6..=0x1F1FF);
         let extends = matches!(c as u32,
             0x0300..=0x036F | 0x0483..=0x0489 | 0x0591..=0x05BD | 0x0610..=0x061A
             | 0x064B..=0x065F | 0x0E31 | 0x0E34..=0x0E3A | 0x0E47..=0x0E4E
             | 0x1AB0..=0x1AFF | 0x1DC0..=0x1DFF | 0x200C | 0x200D | 0x20D0..=0x20FF
             | 0xFE00..=0xFE0F | 0xFE20..=0xFE2F | 0x1F3FB..=0x1F3FF | 0xE0020..=0xE007F)
             || (c == '\n' && prev == Some('\r'))
-            || prev == Some('\u{200D}');
+            || prev == Some('\u{200D}')
+            || (regional && regional_run % 2 == 1);
+        regional_run = if regional { regional_run + 1 } else { 0 };
         if !extends {
             count += 1;
         }
@@ -295,5 +300,6 @@ mod tests {
         assert_eq!(graphemes("e\u{301}"), 1);
         assert_eq!(graphemes("\u{1F469}\u{200D}\u{1F4BB}"), 1);
         assert_eq!(graphemes("é"), 1);
+        assert_eq!(graphemes("\u{1F1E9}\u{1F1EA}\u{1F1E9}"), 2);
     }
 }

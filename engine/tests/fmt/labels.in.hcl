@@ -4,4 +4,3 @@ resource aws_instance web {
 tenant acme {}
 resource "a" /* inline */ "b" {}
 data "x" "\u0041\t" {}
-tenant "dollar$sign" "percent%sign" {}

@@ -4,4 +4,3 @@ resource "aws_instance" "web" {
 tenant "acme" {}
 resource "a" "b" {}
 data "x" "A\t" {}
-tenant "dollar$sign" "percent%sign" {}
