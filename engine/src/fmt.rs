@@ -128,9 +128,10 @@ fn format_text(src: &str) -> Result<String, FormatError> {
     Ok(out)
 }
 
-/// Keyword checks that Terraform's parser makes and hcl-edit's does not: hcl-edit reads
-/// `%{ifx}` as `%{if x}` and `[for a inb : a]` as `[for a in b : a]`, where Terraform sees the
-/// identifiers `ifx` and `inb`. Such files are refused rather than silently given a meaning.
+/// Checks that Terraform's parser makes and hcl-edit's does not: hcl-edit reads `%{ifx}` as
+/// `%{if x}` and `[for a inb : a]` as `[for a in b : a]`, where Terraform sees the identifiers
+/// `ifx` and `inb`, and it reads `x.0.1` as two steps where Terraform sees the number `0.1`.
+/// Such files are refused rather than silently given a meaning.
 fn check_keywords(tokens: &[Token<'_>]) -> Result<(), FormatError> {
     for (i, tok) in tokens.iter().enumerate() {
         match tok.kind {
@@ -151,6 +152,19 @@ fn check_keywords(tokens: &[Token<'_>]) -> Result<(), FormatError> {
                 }
                 if next.kind == Kind::Ident && next.text == "for" {
                     check_for_names(tokens, i + 1)?;
+                }
+            }
+            Kind::Dot => {
+                if let Some(next) = tokens.get(i + 1) {
+                    if next.kind == Kind::NumberLit && next.text.contains('.') {
+                        return Err(FormatError {
+                            message: format!(
+                                "invalid attribute access .{}: index with brackets instead",
+                                next.text
+                            ),
+                            offset: next.start,
+                        });
+                    }
                 }
             }
             Kind::OBrack | Kind::OBrace => {
@@ -193,6 +207,46 @@ fn check_for_names(tokens: &[Token<'_>], kw: usize) -> Result<(), FormatError> {
             offset: other.map_or(tokens[first].start, |j| tokens[j].start),
         }),
     }
+}
+
+/// A heredoc's closing marker ends its line, and that newline ends the expression unless
+/// brackets or parentheses are open. hcl-edit reads `x = <<EOT ... EOT` followed by `[0]` or
+/// `? a : b` on the next line as one expression; Terraform rejects it. So do we.
+fn check_heredoc_ends(expr: &[Token<'_>]) -> Result<(), FormatError> {
+    let mut open: Vec<Kind> = Vec::new();
+    for (i, tok) in expr.iter().enumerate() {
+        match tok.kind {
+            Kind::OParen | Kind::OBrack | Kind::OBrace => open.push(tok.kind),
+            Kind::TemplateInterp | Kind::TemplateControl => open.push(tok.kind),
+            Kind::CParen | Kind::CBrack | Kind::CBrace | Kind::TemplateSeqEnd => {
+                open.pop();
+            }
+            Kind::CHeredoc => {
+                let newline_ends_item = matches!(open.last(), None | Some(Kind::OBrace));
+                let Some(next) = expr[i + 1..].iter().find(|t| t.kind != Kind::Newline) else {
+                    continue;
+                };
+                let continues = match open.last() {
+                    None => true,
+                    Some(Kind::OBrace) => !matches!(
+                        next.kind,
+                        Kind::CBrace | Kind::Comma | Kind::Ident | Kind::OQuote | Kind::OParen
+                    ),
+                    Some(_) => false,
+                };
+                if newline_ends_item && continues {
+                    return Err(FormatError {
+                        message: "a heredoc's end marker ends the expression; to continue it \
+                                  on the next line, wrap the heredoc in parentheses"
+                            .to_string(),
+                        offset: next.start,
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 /// Replace `tokens[range]` with `tokens`.
@@ -253,6 +307,7 @@ fn collect_edits<'a>(
                 };
                 let range = trim_trivia(tokens, token_range(tokens, &span));
                 let expr = &tokens[range.clone()];
+                check_heredoc_ends(expr)?;
                 let is_variable_type =
                     blocks.len() == 1 && blocks[0] == "variable" && attr.key.as_str() == "type";
                 let replacement = if is_variable_type {

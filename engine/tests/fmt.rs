@@ -104,9 +104,16 @@ fn malformed_input_is_an_error_with_its_offset() {
         "= 1\n",
         "a = 1 b = 2\n",
         "}\n",
-        "a = x.0.1 +\n",
+        "a = x.0.1\n",
         "a = \"x\r\"\n",
         "a = 1\rb = 2\n",
+        "a = \"%{ifx}y%{endif}\"\n",
+        "a = [for x inb : x]\n",
+        "a = \"%{for x inb}y%{endfor}\"\n",
+        // The newline after a heredoc's end marker ends the attribute.
+        "a = <<EOT\nx\nEOT\n[0]\n",
+        "a = b ? <<EOT\nx\nEOT\n: c\n",
+        "a = { k = <<EOT\nx\nEOT\n? 1 : 2 }\n",
     ] {
         fails_at(src);
     }
@@ -118,6 +125,16 @@ fn error_offsets_point_into_the_original_text_with_a_byte_order_mark() {
     let err = fails_at(src);
     assert_eq!(err.offset, 3 + 9);
     assert_eq!(err.line_col(src), (1, 10));
+}
+
+#[test]
+fn heredocs_inside_brackets_may_continue_on_the_next_line() {
+    let src = "a = [<<EOT\nx\nEOT\n, \"y\"]\nb = f(<<EOT\nx\nEOT\n)\nc = { k = <<EOT\nx\nEOT\n}\n";
+    let out = format_source(src).expect("valid for terraform and hcl-edit alike");
+    assert_eq!(
+        out,
+        "a = [<<EOT\nx\nEOT\n, \"y\"]\nb = f(<<EOT\nx\nEOT\n)\nc = { k = <<EOT\nx\nEOT\n}\n"
+    );
 }
 
 #[test]
