@@ -145,7 +145,7 @@ proptest! {
             .iter()
             .map(|&(at, kind)| (positions[at % positions.len()], kind))
             .collect();
-        inserts.sort_unstable_by(|a, b| b.0.cmp(&a.0));
+        inserts.sort_unstable_by_key(|i| std::cmp::Reverse(i.0));
         inserts.dedup_by_key(|i| i.0);
         for (at, kind) in inserts {
             if in_literal_text(src, at) { continue; }
