@@ -11,6 +11,7 @@ pub mod config;
 pub mod diagnostics;
 pub mod eval;
 pub mod expand;
+pub mod fmt;
 pub mod functions;
 pub mod generate;
 pub mod graph;

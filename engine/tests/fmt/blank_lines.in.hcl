@@ -1,0 +1,18 @@
+
+
+tenant "a" {
+
+
+  plan = "pro"
+
+
+
+  region = "x"
+}
+
+
+
+tenant "b" {
+}
+
+

@@ -1,0 +1,3 @@
+tenant "bom" {
+  a = 1
+}

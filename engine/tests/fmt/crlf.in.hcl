@@ -1,0 +1,8 @@
+tenant "acme" {
+  plan = "pro" # c
+  region=	"eu"
+
+  x = <<EOT
+  line
+EOT
+}

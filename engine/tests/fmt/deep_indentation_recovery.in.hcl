@@ -1,0 +1,10 @@
+locals {
+                    a = 1
+b = 2
+      c = {
+  d = 4
+                  }
+}
+            tenant "x" {
+      y = 1
+                 }
