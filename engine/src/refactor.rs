@@ -212,7 +212,8 @@ mod tests {
     fn moves_a_whole_tenant() {
         let s = state(&["tenant.acme.random_id.a", "tenant.acme.module.db.random_id.b", "tenant.globex.random_id.a"]);
         let m = plan_move(&s, &"tenant.acme".parse().unwrap(), &"tenant.acme-corp".parse().unwrap()).unwrap();
-        let news: Vec<String> = m.resources.iter().map(|(_, n)| n.to_string()).collect();
+        let mut news: Vec<String> = m.resources.iter().map(|(_, n)| n.to_string()).collect();
+        news.sort();
         assert_eq!(news, vec!["tenant.acme-corp.module.db.random_id.b", "tenant.acme-corp.random_id.a"]);
         assert_eq!(m.partitions().len(), 2);
         assert!(plan_move(&s, &"tenant.acme".parse().unwrap(), &"tenant.globex".parse().unwrap()).is_err());
