@@ -21,69 +21,10 @@ fn peak_rss_mb() -> f64 {
         .unwrap_or(0.0)
 }
 
-/// Writes the stack: a root with the tenant stack, one file per tenant under tenants/.
-pub fn generate(dir: &std::path::Path, tenants: usize) {
-    std::fs::create_dir_all(dir.join("tenant")).unwrap();
-    std::fs::create_dir_all(dir.join("tenants")).unwrap();
-    std::fs::write(
-        dir.join("main.hcl"),
-        "variable \"region\" {\n  default = \"eu\"\n}\n\ntenant_stack {\n  source = \"./tenant\"\n  inputs = { region = var.region }\n}\n",
-    )
-    .unwrap();
-    std::fs::write(
-        dir.join("tenant/main.hcl"),
-        r#"variable "plan" {
-  type = string
-}
-
-variable "region" {
-  type = string
-}
-
-locals {
-  name = "${tenant.slug}-${var.region}"
-}
-
-resource "time_sleep" "database" {
-  create_duration = "0s"
-  triggers        = { name = local.name, plan = var.plan }
-}
-
-resource "time_sleep" "secret" {
-  create_duration = "0s"
-  triggers        = { after = time_sleep.database.id }
-}
-
-resource "time_sleep" "service" {
-  create_duration = "0s"
-  triggers        = { after = time_sleep.secret.id, plan = var.plan }
-}
-
-resource "time_sleep" "hostname" {
-  create_duration = "0s"
-  triggers        = { after = time_sleep.service.id, host = "${tenant.slug}.example.com" }
-}
-
-output "url" {
-  value = "https://${tenant.slug}.example.com"
-}
-"#,
-    )
-    .unwrap();
-    for i in 0..tenants {
-        let plan = if i % 3 == 0 { "pro" } else { "starter" };
-        std::fs::write(
-            dir.join(format!("tenants/t{i:05}.hcl")),
-            format!("tenant \"t{i:05}\" {{\n  plan = \"{plan}\"\n}}\n"),
-        )
-        .unwrap();
-    }
-}
-
 fn main() {
     let tenants: usize = std::env::args().skip(1).find_map(|a| a.parse().ok()).unwrap_or(10_000);
     let dir = tempfile::tempdir().unwrap();
-    generate(dir.path(), tenants);
+    tenantform_engine::synthetic::write_tenant_stack(dir.path(), tenants, "0s").unwrap();
     let baseline = peak_rss_mb();
     let t = Instant::now();
     let p = match prepare(dir.path(), &InputSources::default(), false, &LoadOptions::default()) {

@@ -21,6 +21,7 @@ pub mod provider;
 pub mod refactor;
 pub mod runtime;
 pub mod state;
+pub mod synthetic;
 pub mod types;
 pub mod validate;
 pub mod value;

@@ -827,7 +827,12 @@ async fn plan_instance_inner(job: &InstanceJob) -> Result<Planned, Diagnostics> 
         return Ok(Planned { change: Some(change), value: after, drift });
     }
     let action = if changed.is_empty() { Action::NoOp } else { Action::Update };
-    let change = base(action, Some(current), planned.clone(), Vec::new(), reason);
+    let mut change = base(action, Some(current), planned.clone(), Vec::new(), reason);
+    if action == Action::NoOp && change.import_id.is_none() && change.moved_from.is_none() {
+        // Nothing to show or apply: the planned object is the current one (saves memory on
+        // large no-change plans).
+        change.after = None;
+    }
     Ok(Planned { change: Some(change), value: planned, drift })
 }
 
