@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 
 use tenantform_engine::address::{InstanceAddr, ModuleAddr};
 use tenantform_engine::state::{
-    now_rfc3339, Change, HistoryEntry, InstanceState, LockGuard, LockInfo, OutputState,
-    Partition, PartitionFilter, StateBackend, StateError, StateSnapshot,
+    now_rfc3339, Change, HistoryEntry, InstanceState, LockGuard, LockInfo, OutputState, Partition,
+    PartitionFilter, StateBackend, StateError, StateSnapshot,
 };
 
 use crate::codec;

@@ -25,8 +25,8 @@ use std::time::{Duration, Instant};
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction, TransactionBehavior};
 use tenantform_engine::address::InstanceAddr;
 use tenantform_engine::state::{
-    now_rfc3339, Change, HistoryEntry, InstanceState, LockGuard, LockInfo, OutputState,
-    Partition, PartitionFilter, StateBackend, StateError, StateSnapshot,
+    now_rfc3339, Change, HistoryEntry, InstanceState, LockGuard, LockInfo, OutputState, Partition,
+    PartitionFilter, StateBackend, StateError, StateSnapshot,
 };
 
 use crate::codec::{
@@ -379,7 +379,10 @@ fn read_outputs(
 /// A change, encoded before the write transaction starts so the transaction stays short.
 enum Encoded {
     Put(EncodedInstance),
-    Remove { address: String, partition: String },
+    Remove {
+        address: String,
+        partition: String,
+    },
     PutOutput(EncodedOutput),
     RemoveOutput {
         module: String,
@@ -467,7 +470,7 @@ fn verify_guard(tx: &Transaction<'_>, guard: &dyn LockGuard) -> Result<(), State
     Ok(())
 }
 
-fn bind_value<'a>(v: &'a EncodedValue) -> (&'a str, Option<&'a str>, Option<&'a str>) {
+fn bind_value(v: &EncodedValue) -> (&str, Option<&str>, Option<&str>) {
     (
         &v.json,
         v.sensitive_paths.as_deref(),
@@ -1079,7 +1082,9 @@ impl StateBackend for SqliteBackend {
         let mut ops = Vec::new();
         {
             let mut stmt = tx
-                .prepare_cached(&format!("SELECT {RESOURCE_COLUMNS}, partition FROM resources"))
+                .prepare_cached(&format!(
+                    "SELECT {RESOURCE_COLUMNS}, partition FROM resources"
+                ))
                 .map_err(sql_err)?;
             let mut rows = stmt.query([]).map_err(sql_err)?;
             while let Some(row) = rows.next().map_err(sql_err)? {

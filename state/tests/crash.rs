@@ -110,7 +110,9 @@ fn crash_child_entry_point() {
                 changes.push(Change::Remove(victim.parse().expect("address")));
             }
         }
-        let serial = b.commit(g.as_ref(), "apply", &changes).expect("child: commit");
+        let serial = b
+            .commit(g.as_ref(), "apply", &changes)
+            .expect("child: commit");
         writeln!(out, "{ACK} {serial} {i}").expect("child: stdout");
         out.flush().expect("child: flush");
     }
@@ -187,7 +189,13 @@ fn check_log_matches_history(path: &std::path::Path) {
         )
         .expect("prepare");
     let rows = stmt
-        .query_map([], |r| Ok((r.get::<_, u64>(0)?, r.get::<_, u64>(1)?, r.get::<_, u64>(2)?)))
+        .query_map([], |r| {
+            Ok((
+                r.get::<_, u64>(0)?,
+                r.get::<_, u64>(1)?,
+                r.get::<_, u64>(2)?,
+            ))
+        })
         .expect("query")
         .collect::<Result<Vec<_>, _>>()
         .expect("rows");
@@ -223,7 +231,11 @@ fn sigkill_mid_commit_leaves_a_consistent_state() {
         if round == 0 {
             // Two processes exclude each other: the child holds the stack's locks.
             let other = SqliteBackend::open(&path).expect("open beside the child");
-            match other.lock(&[Partition::Root], &LockInfo::for_current_process("plan"), NO_WAIT) {
+            match other.lock(
+                &[Partition::Root],
+                &LockInfo::for_current_process("plan"),
+                NO_WAIT,
+            ) {
                 Err(StateError::Locked { holders }) => {
                     assert_eq!(holders[0].pid, child_pid, "the holder is the child process");
                     assert_eq!(holders[0].operation, "apply");
@@ -248,7 +260,11 @@ fn sigkill_mid_commit_leaves_a_consistent_state() {
         assert!(s.serial > previous);
         previous = s.serial;
         let history = b.history(usize::MAX).expect("history");
-        assert_eq!(history.len() as u64, s.serial, "one history entry per serial");
+        assert_eq!(
+            history.len() as u64,
+            s.serial,
+            "one history entry per serial"
+        );
         assert_eq!(history[0].serial, s.serial);
         assert_eq!(
             b.snapshot_at(s.serial).expect("snapshot_at").resources,
@@ -260,7 +276,11 @@ fn sigkill_mid_commit_leaves_a_consistent_state() {
         assert_eq!(locks.len(), 3, "round {round}: {locks:?}");
         assert!(locks.iter().all(|l| l.pid == child_pid));
         assert!(b
-            .lock(&[Partition::Root], &LockInfo::for_current_process("apply"), NO_WAIT)
+            .lock(
+                &[Partition::Root],
+                &LockInfo::for_current_process("apply"),
+                NO_WAIT
+            )
             .is_err());
         b.force_unlock(&locks[0].id).expect("force-unlock");
         assert!(b.locks().expect("locks").is_empty());
