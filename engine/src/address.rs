@@ -45,10 +45,10 @@ impl fmt::Display for InstanceKey {
 /// One step of a module path.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum ModuleStep {
-    /// `tenant.<slug>`: an instance of the tenant stack module (only at the root).
-    Tenant(String),
     /// `module.<name>[key]`.
     Module { name: String, key: InstanceKey },
+    /// `tenant.<slug>`: an instance of the tenant stack module (only at the root).
+    Tenant(String),
 }
 
 /// The path of a module instance; empty is the root module.
@@ -230,9 +230,7 @@ impl<'a> Lexer<'a> {
         let rest = self.rest();
         let len = rest
             .char_indices()
-            .find(|(i, c)| {
-                !(c.is_alphanumeric() || *c == '_' || (*c == '-' && *i > 0))
-            })
+            .find(|(i, c)| !(c.is_alphanumeric() || *c == '_' || (*c == '-' && *i > 0)))
             .map(|(i, _)| i)
             .unwrap_or(rest.len());
         if len == 0 {
@@ -277,7 +275,9 @@ impl<'a> Lexer<'a> {
                     c => out.push(c),
                 }
             }
-            let Some(end) = end else { return self.fail("unterminated string key") };
+            let Some(end) = end else {
+                return self.fail("unterminated string key");
+            };
             self.pos += end + 2;
             InstanceKey::Str(out)
         } else {

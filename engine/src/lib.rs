@@ -6,8 +6,20 @@
 //! reports progress through observer traits.
 
 pub mod address;
+pub mod apply;
+pub mod config;
 pub mod diagnostics;
+pub mod eval;
+pub mod expand;
+pub mod functions;
+pub mod graph;
+pub mod inputs;
+pub mod plan;
 pub mod provider;
+pub mod refactor;
+pub mod runtime;
 pub mod state;
 pub mod types;
+pub mod validate;
 pub mod value;
+pub mod walk;

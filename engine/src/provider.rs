@@ -152,7 +152,9 @@ impl Schema {
     pub fn attribute_at(&self, path: &[crate::value::PathStep]) -> Option<&AttributeSchema> {
         use crate::value::PathStep;
         let (first, rest) = path.split_first()?;
-        let PathStep::Key(name) = first else { return None };
+        let PathStep::Key(name) = first else {
+            return None;
+        };
         if rest.is_empty() {
             return self.attributes.get(name);
         }
@@ -169,11 +171,8 @@ impl Schema {
     /// The object type a value of this schema has (for conversion).
     pub fn object_type(&self) -> Type {
         use crate::types::ObjectAttr;
-        let mut attrs: BTreeMap<String, ObjectAttr> = self
-            .attributes
-            .iter()
-            .map(|(k, a)| (k.clone(), ObjectAttr::optional(a.ty.clone(), None)))
-            .collect();
+        let mut attrs: BTreeMap<String, ObjectAttr> =
+            self.attributes.iter().map(|(k, a)| (k.clone(), ObjectAttr::optional(a.ty.clone(), None))).collect();
         for (k, b) in &self.blocks {
             let t = match b.nesting {
                 Nesting::Single => b.schema.object_type(),
@@ -414,7 +413,11 @@ impl ProviderRegistry {
     pub fn provider_for_type(&self, type_name: &str) -> Option<&str> {
         self.providers
             .keys()
-            .filter(|name| type_name.len() > name.len() && type_name.starts_with(name.as_str()) && type_name.as_bytes()[name.len()] == b'_')
+            .filter(|name| {
+                type_name.len() > name.len()
+                    && type_name.starts_with(name.as_str())
+                    && type_name.as_bytes()[name.len()] == b'_'
+            })
             .max_by_key(|name| name.len())
             .map(String::as_str)
     }

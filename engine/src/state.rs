@@ -144,7 +144,9 @@ mod outputs_as_list {
         s.collect_seq(m.values())
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<(ModuleAddr, String), OutputState>, D::Error> {
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<BTreeMap<(ModuleAddr, String), OutputState>, D::Error> {
         let list = Vec::<OutputState>::deserialize(d)?;
         Ok(list.into_iter().map(|o| ((o.module.clone(), o.name.clone()), o)).collect())
     }
@@ -155,8 +157,7 @@ impl StateSnapshot {
     pub fn partitions(&self) -> impl Iterator<Item = Partition> + '_ {
         // Addresses do not sort by partition (`module.x.*` is root but sorts after tenants),
         // so a plain `dedup` would repeat partitions.
-        let seen: std::collections::BTreeSet<Partition> =
-            self.resources.keys().map(Partition::of).collect();
+        let seen: std::collections::BTreeSet<Partition> = self.resources.keys().map(Partition::of).collect();
         seen.into_iter()
     }
 
@@ -190,7 +191,10 @@ pub enum Change {
     /// Forget an instance.
     Remove(InstanceAddr),
     PutOutput(OutputState),
-    RemoveOutput { module: ModuleAddr, name: String },
+    RemoveOutput {
+        module: ModuleAddr,
+        name: String,
+    },
 }
 
 impl Change {
@@ -257,10 +261,7 @@ impl fmt::Display for LockInfo {
 
 /// Current UTC time as RFC 3339 (seconds precision), without a date library.
 pub fn now_rfc3339() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
+    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
     rfc3339(secs)
 }
 
@@ -350,7 +351,8 @@ pub trait StateBackend: Send + Sync {
 
     /// Takes the locks of the given partitions (all or nothing). Fails with
     /// [`StateError::Locked`] naming the holders if any is held, after waiting up to `wait`.
-    fn lock(&self, partitions: &[Partition], info: &LockInfo, wait: Duration) -> Result<Box<dyn LockGuard>, StateError>;
+    fn lock(&self, partitions: &[Partition], info: &LockInfo, wait: Duration)
+        -> Result<Box<dyn LockGuard>, StateError>;
 
     /// Releases a lock.
     fn unlock(&self, guard: Box<dyn LockGuard>) -> Result<(), StateError>;
@@ -387,7 +389,13 @@ pub trait StateBackend: Send + Sync {
     /// was never written, or `force`, adopts the snapshot's lineage (when it has one). The
     /// snapshot's serials are ignored. When nothing differs, no serial is written and the
     /// current serial is returned.
-    fn replace_all(&self, guard: &dyn LockGuard, operation: &str, snapshot: &StateSnapshot, force: bool) -> Result<u64, StateError>;
+    fn replace_all(
+        &self,
+        guard: &dyn LockGuard,
+        operation: &str,
+        snapshot: &StateSnapshot,
+        force: bool,
+    ) -> Result<u64, StateError>;
 }
 
 /// Shorthand used by commands that read once.

@@ -145,18 +145,11 @@ fn convert(ty: &Type, value: Value, path: &mut Vec<PathStep>) -> Result<Value, C
             "false" => Value::Bool(false),
             _ => return Err(err(path, format!("a bool is required, got the string {s:?}"))),
         },
-        (Type::List(elem), Value::List(items) | Value::Set(items)) => {
-            Value::List(convert_items(elem, items, path)?)
-        }
-        (Type::Set(elem), Value::List(items) | Value::Set(items)) => {
-            Value::set(convert_items(elem, items, path)?)
-        }
+        (Type::List(elem), Value::List(items) | Value::Set(items)) => Value::List(convert_items(elem, items, path)?),
+        (Type::Set(elem), Value::List(items) | Value::Set(items)) => Value::set(convert_items(elem, items, path)?),
         (Type::Tuple(elems), Value::List(items) | Value::Set(items)) => {
             if elems.len() != items.len() {
-                return Err(err(
-                    path,
-                    format!("a tuple of {} elements is required, got {}", elems.len(), items.len()),
-                ));
+                return Err(err(path, format!("a tuple of {} elements is required, got {}", elems.len(), items.len())));
             }
             let mut out = Vec::with_capacity(items.len());
             for (i, (t, item)) in elems.iter().zip(items).enumerate() {
@@ -215,11 +208,7 @@ fn convert(ty: &Type, value: Value, path: &mut Vec<PathStep>) -> Result<Value, C
     Ok(out.with_sensitive(sensitive))
 }
 
-fn convert_items(
-    elem: &Type,
-    items: Vec<Value>,
-    path: &mut Vec<PathStep>,
-) -> Result<Vec<Value>, ConvertError> {
+fn convert_items(elem: &Type, items: Vec<Value>, path: &mut Vec<PathStep>) -> Result<Vec<Value>, ConvertError> {
     let mut out = Vec::with_capacity(items.len());
     for (i, item) in items.into_iter().enumerate() {
         path.push(PathStep::Index(i));
@@ -251,9 +240,7 @@ mod tests {
         assert_eq!(v.get("replicas"), Some(&Value::number(1)));
         let e = ty.convert(Value::map([("replicas", Value::number(2))])).unwrap_err();
         assert!(e.to_string().contains("\"plan\" is required"), "{e}");
-        let e = ty
-            .convert(Value::map([("plan", Value::string("x")), ("oops", Value::Null)]))
-            .unwrap_err();
+        let e = ty.convert(Value::map([("plan", Value::string("x")), ("oops", Value::Null)])).unwrap_err();
         assert!(e.to_string().contains("unexpected attribute \"oops\""), "{e}");
     }
 

@@ -132,6 +132,19 @@ impl Value {
         }
     }
 
+    /// Replaces every unknown value with null (for providers that must never see unknowns,
+    /// such as reads of an interrupted create's intent).
+    pub fn unknown_to_null(self) -> Value {
+        match self {
+            Value::Unknown => Value::Null,
+            Value::Sensitive(inner) => Value::Sensitive(Box::new(inner.unknown_to_null())),
+            Value::List(items) => Value::List(items.into_iter().map(Value::unknown_to_null).collect()),
+            Value::Set(items) => Value::Set(items.into_iter().map(Value::unknown_to_null).collect()),
+            Value::Map(m) => Value::Map(m.into_iter().map(|(k, v)| (k, v.unknown_to_null())).collect()),
+            other => other,
+        }
+    }
+
     /// Removes every sensitive mark, at every depth.
     pub fn unmark_deep(self) -> Value {
         match self {
@@ -201,9 +214,7 @@ impl Value {
 
     /// The number as an integer, when it is one.
     pub fn as_i64(&self) -> Option<i64> {
-        self.as_f64()
-            .filter(|n| n.fract() == 0.0 && n.abs() < 9.007_199_254_740_992e15)
-            .map(|n| n as i64)
+        self.as_f64().filter(|n| n.fract() == 0.0 && n.abs() < 9.007_199_254_740_992e15).map(|n| n as i64)
     }
 
     pub fn as_map(&self) -> Option<&BTreeMap<String, Value>> {
@@ -324,9 +335,7 @@ impl Value {
             Value::List(items) | Value::Set(items) => {
                 serde_json::Value::Array(items.iter().map(Value::to_json).collect())
             }
-            Value::Map(m) => serde_json::Value::Object(
-                m.iter().map(|(k, v)| (k.clone(), v.to_json())).collect(),
-            ),
+            Value::Map(m) => serde_json::Value::Object(m.iter().map(|(k, v)| (k.clone(), v.to_json())).collect()),
             Value::Sensitive(inner) => inner.to_json(),
         }
     }
@@ -420,9 +429,7 @@ fn number_to_json(n: f64) -> serde_json::Value {
     if n.fract() == 0.0 && n.abs() < 9.007_199_254_740_992e15 {
         serde_json::Value::from(n as i64)
     } else {
-        serde_json::Number::from_f64(n)
-            .map(serde_json::Value::Number)
-            .unwrap_or(serde_json::Value::Null)
+        serde_json::Number::from_f64(n).map(serde_json::Value::Number).unwrap_or(serde_json::Value::Null)
     }
 }
 

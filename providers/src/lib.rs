@@ -1,9 +1,47 @@
-//! Providers: one module per platform, each resource type in its own file.
+//! Built-in providers: one module per platform, each resource type in its own file.
+//!
+//! This crate implements the engine's [`Provider`] trait; it owns no planning logic and never
+//! prints. Shared behaviour (reading typed attributes out of a configuration value, attribute
+//! diffs, durations, file helpers) lives in [`support`] and is written once.
+//!
+//! - [`random`]: `random_password`, `random_string`, `random_id`, `random_pet` (like
+//!   hashicorp/random).
+//! - [`time`]: `time_sleep` (like hashicorp/time).
+//! - [`local`]: the local tenant stack on this machine: SQLite databases, secrets files, real
+//!   processes, and hostnames served by a small HTTP router.
 use std::sync::Arc;
 
 use tenantform_engine::provider::Provider;
 
+pub mod local;
+pub mod random;
+pub mod support;
+pub mod time;
+
 /// Every built-in provider.
 pub fn all() -> Vec<Arc<dyn Provider>> {
-    Vec::new()
+    vec![Arc::new(local::LocalProvider), Arc::new(random::RandomProvider), Arc::new(time::TimeProvider)]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_resource_type_is_prefixed_by_its_provider_and_documents_import() {
+        for p in all() {
+            let schema = p.schema();
+            for (name, r) in &schema.resources {
+                assert!(name.starts_with(&format!("{}_", p.name())), "{name}");
+                assert!(!r.import_id.is_empty(), "{name} has no import_id");
+                assert!(r.schema.attributes.contains_key("id"), "{name} has no id");
+                for (attr, a) in &r.schema.attributes {
+                    assert!(!a.description.is_empty(), "{name}.{attr} has no description");
+                }
+            }
+            for name in schema.data_sources.keys() {
+                assert!(name.starts_with(&format!("{}_", p.name())), "{name}");
+            }
+        }
+    }
 }

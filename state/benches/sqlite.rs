@@ -8,8 +8,7 @@ use std::time::{Duration, Instant};
 
 use tenantform_engine::address::InstanceAddr;
 use tenantform_engine::state::{
-    Change, InstanceState, InstanceStatus, LockInfo, Partition, PartitionFilter, StateBackend,
-    NO_WAIT,
+    Change, InstanceState, InstanceStatus, LockInfo, Partition, PartitionFilter, StateBackend, NO_WAIT,
 };
 use tenantform_engine::value::Value;
 use tenantform_state::SqliteBackend;
@@ -21,9 +20,7 @@ const ROOT: usize = 200;
 fn record(address: &str, n: usize) -> InstanceState {
     let addr: InstanceAddr = address.parse().expect("address");
     InstanceState {
-        dependencies: vec![format!("random_id.shared[{}]", n % ROOT)
-            .parse()
-            .expect("dep")],
+        dependencies: vec![format!("random_id.shared[{}]", n % ROOT).parse().expect("dep")],
         addr,
         provider: "postgres".into(),
         schema_version: 1,
@@ -37,25 +34,16 @@ fn record(address: &str, n: usize) -> InstanceState {
             ("connection_limit", Value::number(-1)),
             ("allow_connections", Value::Bool(true)),
             ("size_mb", Value::number(n as f64 * 1.5)),
-            (
-                "password",
-                Value::string(format!("{n:032x}")).mark_sensitive(),
-            ),
+            ("password", Value::string(format!("{n:032x}")).mark_sensitive()),
             (
                 "labels",
                 Value::map([
-                    (
-                        "tier",
-                        Value::string(if n % 3 == 0 { "pro" } else { "free" }),
-                    ),
+                    ("tier", Value::string(if n % 3 == 0 { "pro" } else { "free" })),
                     ("region", Value::string("eu-west-1")),
                     ("team", Value::string("platform")),
                 ]),
             ),
-            (
-                "extensions",
-                Value::List(vec![Value::string("pgcrypto"), Value::string("uuid-ossp")]),
-            ),
+            ("extensions", Value::List(vec![Value::string("pgcrypto"), Value::string("uuid-ossp")])),
             ("comment", Value::Null),
         ]),
         create_before_destroy: n % 7 == 0,
@@ -63,9 +51,7 @@ fn record(address: &str, n: usize) -> InstanceState {
 }
 
 fn all_addresses() -> Vec<String> {
-    let mut out: Vec<String> = (0..ROOT)
-        .map(|i| format!("random_id.shared[{i}]"))
-        .collect();
+    let mut out: Vec<String> = (0..ROOT).map(|i| format!("random_id.shared[{i}]")).collect();
     for t in 0..TENANTS {
         for r in 0..PER_TENANT {
             out.push(format!("tenant.t{t:03}.postgres_database.db[{r}]"));
@@ -100,19 +86,14 @@ fn main() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("tenantform.state.db");
     let b = SqliteBackend::open(&path).expect("open");
-    let guard = b
-        .lock(&tenants(), &LockInfo::for_current_process("bench"), NO_WAIT)
-        .expect("lock");
+    let guard = b.lock(&tenants(), &LockInfo::for_current_process("bench"), NO_WAIT).expect("lock");
 
     let addresses = all_addresses();
     assert_eq!(addresses.len(), 40_000);
     let start = Instant::now();
     for (chunk_no, chunk) in addresses.chunks(500).enumerate() {
-        let changes: Vec<Change> = chunk
-            .iter()
-            .enumerate()
-            .map(|(i, a)| Change::Put(record(a, chunk_no * 500 + i)))
-            .collect();
+        let changes: Vec<Change> =
+            chunk.iter().enumerate().map(|(i, a)| Change::Put(record(a, chunk_no * 500 + i))).collect();
         b.commit(guard.as_ref(), "apply", &changes).expect("seed");
     }
     let seeded = start.elapsed();
@@ -148,28 +129,18 @@ fn main() {
     for t in 0..50 {
         let p = Partition::Tenant(format!("t{:03}", t * 3));
         let start = Instant::now();
-        let s = b
-            .load(&PartitionFilter::Only(vec![p]))
-            .expect("load tenant");
+        let s = b.load(&PartitionFilter::Only(vec![p])).expect("load tenant");
         one.push(start.elapsed());
         assert_eq!(s.resources.len(), PER_TENANT);
     }
-    println!(
-        "load (one tenant, {PER_TENANT} resources): median {}",
-        ms(median(one))
-    );
+    println!("load (one tenant, {PER_TENANT} resources): median {}", ms(median(one)));
 
     // Single-change commits (one finished resource each, as the apply engine commits).
     let n = 300;
     let start = Instant::now();
     for i in 0..n {
         let a = &addresses[ROOT + (i * 131) % (40_000 - ROOT)];
-        b.commit(
-            guard.as_ref(),
-            "apply",
-            &[Change::Put(record(a, 1_000_000 + i))],
-        )
-        .expect("commit");
+        b.commit(guard.as_ref(), "apply", &[Change::Put(record(a, 1_000_000 + i))]).expect("commit");
     }
     let took = start.elapsed();
     println!(
@@ -205,9 +176,7 @@ fn main() {
     for _ in 0..200 {
         let info = LockInfo::for_current_process("bench");
         let t = Instant::now();
-        let g = b
-            .lock(&[Partition::Tenant("t007".into())], &info, NO_WAIT)
-            .expect("lock");
+        let g = b.lock(&[Partition::Tenant("t007".into())], &info, NO_WAIT).expect("lock");
         acquire.push(t.elapsed());
         let t = Instant::now();
         b.unlock(g).expect("unlock");
@@ -223,17 +192,11 @@ fn main() {
     let mut wide = Vec::new();
     for _ in 0..50 {
         let t = Instant::now();
-        let g = b
-            .lock(&all, &LockInfo::for_current_process("bench"), NO_WAIT)
-            .expect("lock all");
+        let g = b.lock(&all, &LockInfo::for_current_process("bench"), NO_WAIT).expect("lock all");
         wide.push(t.elapsed());
         b.unlock(g).expect("unlock");
     }
-    println!(
-        "lock acquire ({} partitions): median {}",
-        all.len(),
-        ms(median(wide))
-    );
+    println!("lock acquire ({} partitions): median {}", all.len(), ms(median(wide)));
 
     // Time travel: the state as of the end of seeding (serial 80).
     let t = Instant::now();
@@ -245,8 +208,6 @@ fn main() {
         s.resources.len()
     );
     let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0)
-        + std::fs::metadata(path.with_extension("db-wal"))
-            .map(|m| m.len())
-            .unwrap_or(0);
+        + std::fs::metadata(path.with_extension("db-wal")).map(|m| m.len()).unwrap_or(0);
     println!("file size (db + wal): {:.1} MiB", size as f64 / 1_048_576.0);
 }

@@ -348,10 +348,7 @@ mod tests {
             ("nothing", Value::Null),
             (
                 "nested",
-                Value::map([(
-                    "list",
-                    Value::List(vec![Value::Bool(true), Value::string("x").mark_sensitive()]),
-                )]),
+                Value::map([("list", Value::List(vec![Value::Bool(true), Value::string("x").mark_sensitive()]))]),
             ),
         ])
     }
@@ -362,13 +359,7 @@ mod tests {
         let enc = encode_value("t", &v).unwrap();
         let ours: serde_json::Value = serde_json::from_str(&enc.json).unwrap();
         assert_eq!(ours, v.to_json());
-        let back = decode_value(
-            "t",
-            &enc.json,
-            enc.sensitive_paths.as_deref(),
-            enc.unknown_paths.as_deref(),
-        )
-        .unwrap();
+        let back = decode_value("t", &enc.json, enc.sensitive_paths.as_deref(), enc.unknown_paths.as_deref()).unwrap();
         assert_eq!(back, v);
         let PlainValue(plain) = serde_json::from_str(&enc.json).unwrap();
         assert_eq!(plain, Value::from_json(&v.to_json()));
@@ -376,19 +367,10 @@ mod tests {
 
     #[test]
     fn unknowns_of_an_intent_survive() {
-        let v = Value::map([
-            ("id", Value::Unknown),
-            ("secret", Value::Unknown.mark_sensitive()),
-        ]);
+        let v = Value::map([("id", Value::Unknown), ("secret", Value::Unknown.mark_sensitive())]);
         let enc = encode_value("t", &v).unwrap();
         assert!(enc.unknown_paths.is_some());
-        let back = decode_value(
-            "t",
-            &enc.json,
-            enc.sensitive_paths.as_deref(),
-            enc.unknown_paths.as_deref(),
-        )
-        .unwrap();
+        let back = decode_value("t", &enc.json, enc.sensitive_paths.as_deref(), enc.unknown_paths.as_deref()).unwrap();
         assert_eq!(back, v);
     }
 

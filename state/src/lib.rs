@@ -55,9 +55,7 @@ pub fn open(url_or_path: &str) -> Result<Box<dyn StateBackend>, StateError> {
         setting
     };
     if path.is_empty() {
-        return Err(StateError::Backend(format!(
-            "the state setting {url_or_path:?} names no file"
-        )));
+        return Err(StateError::Backend(format!("the state setting {url_or_path:?} names no file")));
     }
     Ok(Box::new(SqliteBackend::open(path)?))
 }
@@ -92,9 +90,6 @@ mod tests {
 
     #[test]
     fn default_path_is_inside_the_stack() {
-        assert_eq!(
-            default_path(Path::new("/stacks/prod")),
-            PathBuf::from("/stacks/prod/tenantform.state.db")
-        );
+        assert_eq!(default_path(Path::new("/stacks/prod")), PathBuf::from("/stacks/prod/tenantform.state.db"));
     }
 }

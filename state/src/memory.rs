@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 
 use tenantform_engine::address::{InstanceAddr, ModuleAddr};
 use tenantform_engine::state::{
-    now_rfc3339, Change, HistoryEntry, InstanceState, LockGuard, LockInfo, OutputState, Partition,
-    PartitionFilter, StateBackend, StateError, StateSnapshot,
+    now_rfc3339, Change, HistoryEntry, InstanceState, LockGuard, LockInfo, OutputState, Partition, PartitionFilter,
+    StateBackend, StateError, StateSnapshot,
 };
 
 use crate::codec;
@@ -81,9 +81,7 @@ impl Store {
     }
 
     fn lineage(&self) -> String {
-        self.lineage
-            .clone()
-            .unwrap_or_else(|| self.fresh_lineage.clone())
+        self.lineage.clone().unwrap_or_else(|| self.fresh_lineage.clone())
     }
 
     fn verify_guard(&self, guard: &dyn LockGuard) -> Result<(), StateError> {
@@ -97,12 +95,7 @@ impl Store {
     }
 
     /// Applies `changes` (already normalized and checked) as the next serial.
-    fn write(
-        &mut self,
-        operation: &str,
-        changes: Vec<Change>,
-        change_count: usize,
-    ) -> Result<u64, StateError> {
+    fn write(&mut self, operation: &str, changes: Vec<Change>, change_count: usize) -> Result<u64, StateError> {
         let serial = self.serial() + 1;
         let mut logged = Vec::with_capacity(changes.len());
         let mut touched = BTreeSet::new();
@@ -116,14 +109,10 @@ impl Store {
                 }
                 Change::Remove(a) => self.resources.remove(a).is_some(),
                 Change::PutOutput(o) => {
-                    self.outputs
-                        .insert((o.module.clone(), o.name.clone()), o.clone());
+                    self.outputs.insert((o.module.clone(), o.name.clone()), o.clone());
                     true
                 }
-                Change::RemoveOutput { module, name } => self
-                    .outputs
-                    .remove(&(module.clone(), name.clone()))
-                    .is_some(),
+                Change::RemoveOutput { module, name } => self.outputs.remove(&(module.clone(), name.clone())).is_some(),
             };
             if effective {
                 logged.push(c);
@@ -176,10 +165,7 @@ fn check_partitions(guard: &dyn LockGuard, changes: &[Change]) -> Result<(), Sta
     for c in changes {
         let p = c.partition();
         if !guard.partitions().contains(&p) {
-            return Err(StateError::PartitionNotLocked {
-                partition: p,
-                subject: subject(c),
-            });
+            return Err(StateError::PartitionNotLocked { partition: p, subject: subject(c) });
         }
     }
     Ok(())
@@ -260,24 +246,14 @@ impl StateBackend for MemoryBackend {
         info: &LockInfo,
         wait: Duration,
     ) -> Result<Box<dyn LockGuard>, StateError> {
-        let wanted: Vec<Partition> = partitions
-            .iter()
-            .cloned()
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect();
+        let wanted: Vec<Partition> = partitions.iter().cloned().collect::<BTreeSet<_>>().into_iter().collect();
         if wanted.is_empty() {
-            return Err(StateError::Backend(
-                "a lock needs at least one partition".into(),
-            ));
+            return Err(StateError::Backend("a lock needs at least one partition".into()));
         }
         let deadline = Instant::now() + wait;
         let mut store = self.store();
         loop {
-            let holders: Vec<LockInfo> = wanted
-                .iter()
-                .filter_map(|p| store.locks.get(p).cloned())
-                .collect();
+            let holders: Vec<LockInfo> = wanted.iter().filter_map(|p| store.locks.get(p).cloned()).collect();
             if holders.is_empty() {
                 for p in &wanted {
                     let mut row = info.clone();
@@ -289,22 +265,13 @@ impl StateBackend for MemoryBackend {
                     [only] => Some(only.clone()),
                     _ => None,
                 };
-                return Ok(Box::new(MemoryGuard {
-                    inner: Arc::clone(&self.inner),
-                    info,
-                    partitions: wanted,
-                }));
+                return Ok(Box::new(MemoryGuard { inner: Arc::clone(&self.inner), info, partitions: wanted }));
             }
             let now = Instant::now();
             if now >= deadline {
                 return Err(StateError::Locked { holders });
             }
-            store = self
-                .inner
-                .released
-                .wait_timeout(store, deadline - now)
-                .unwrap_or_else(|e| e.into_inner())
-                .0;
+            store = self.inner.released.wait_timeout(store, deadline - now).unwrap_or_else(|e| e.into_inner()).0;
         }
     }
 
@@ -335,17 +302,9 @@ impl StateBackend for MemoryBackend {
         Ok(self.store().locks.values().cloned().collect())
     }
 
-    fn commit(
-        &self,
-        guard: &dyn LockGuard,
-        operation: &str,
-        changes: &[Change],
-    ) -> Result<u64, StateError> {
+    fn commit(&self, guard: &dyn LockGuard, operation: &str, changes: &[Change]) -> Result<u64, StateError> {
         check_partitions(guard, changes)?;
-        let normalized = changes
-            .iter()
-            .map(normalize)
-            .collect::<Result<Vec<_>, _>>()?;
+        let normalized = changes.iter().map(normalize).collect::<Result<Vec<_>, _>>()?;
         let mut store = self.store();
         store.verify_guard(guard)?;
         if normalized.is_empty() {
@@ -355,14 +314,7 @@ impl StateBackend for MemoryBackend {
     }
 
     fn history(&self, limit: usize) -> Result<Vec<HistoryEntry>, StateError> {
-        Ok(self
-            .store()
-            .history
-            .iter()
-            .rev()
-            .take(limit)
-            .cloned()
-            .collect())
+        Ok(self.store().history.iter().rev().take(limit).cloned().collect())
     }
 
     fn snapshot_at(&self, serial: u64) -> Result<StateSnapshot, StateError> {
@@ -370,11 +322,7 @@ impl StateBackend for MemoryBackend {
         if serial > store.serial() {
             return Err(StateError::NoSuchSerial(serial));
         }
-        let mut snap = StateSnapshot {
-            lineage: store.lineage(),
-            serial,
-            ..StateSnapshot::default()
-        };
+        let mut snap = StateSnapshot { lineage: store.lineage(), serial, ..StateSnapshot::default() };
         for (entry, changes) in store.history.iter().zip(&store.log) {
             if entry.serial > serial {
                 break;
@@ -412,10 +360,7 @@ impl StateBackend for MemoryBackend {
         store.verify_guard(guard)?;
         if let Some(stored) = &store.lineage {
             if !force && *stored != snapshot.lineage {
-                return Err(StateError::LineageMismatch {
-                    stored: stored.clone(),
-                    given: snapshot.lineage.clone(),
-                });
+                return Err(StateError::LineageMismatch { stored: stored.clone(), given: snapshot.lineage.clone() });
             }
         }
         let mut changes = Vec::new();
@@ -431,10 +376,7 @@ impl StateBackend for MemoryBackend {
             match want_out.remove(key) {
                 Some(want) if want == *have => {}
                 Some(want) => changes.push(Change::PutOutput(want)),
-                None => changes.push(Change::RemoveOutput {
-                    module: key.0.clone(),
-                    name: key.1.clone(),
-                }),
+                None => changes.push(Change::RemoveOutput { module: key.0.clone(), name: key.1.clone() }),
             }
         }
         changes.extend(want_out.into_values().map(Change::PutOutput));

@@ -25,13 +25,11 @@ use std::time::{Duration, Instant};
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction, TransactionBehavior};
 use tenantform_engine::address::InstanceAddr;
 use tenantform_engine::state::{
-    now_rfc3339, Change, HistoryEntry, InstanceState, LockGuard, LockInfo, OutputState, Partition,
-    PartitionFilter, StateBackend, StateError, StateSnapshot,
+    now_rfc3339, Change, HistoryEntry, InstanceState, LockGuard, LockInfo, OutputState, Partition, PartitionFilter,
+    StateBackend, StateError, StateSnapshot,
 };
 
-use crate::codec::{
-    self, EncodedInstance, EncodedOutput, EncodedValue, InstanceColumns, OutputColumns,
-};
+use crate::codec::{self, EncodedInstance, EncodedOutput, EncodedValue, InstanceColumns, OutputColumns};
 
 /// How long a statement waits for another connection's write transaction (not for a
 /// tenantform lock, which is [`StateBackend::lock`]'s `wait`).
@@ -91,9 +89,7 @@ impl SqliteBackend {
     pub fn open(path: impl AsRef<Path>) -> Result<SqliteBackend, StateError> {
         let path = path.as_ref().to_path_buf();
         let ctx = |e: StateError| match e {
-            StateError::Backend(m) => {
-                StateError::Backend(format!("state database {}: {m}", path.display()))
-            }
+            StateError::Backend(m) => StateError::Backend(format!("state database {}: {m}", path.display())),
             other => other,
         };
         create_private(&path)?;
@@ -121,8 +117,7 @@ impl SqliteBackend {
     /// The schema version of the file (after the migrations run by [`SqliteBackend::open`]).
     pub fn schema_version(&self) -> Result<u32, StateError> {
         let conn = lock_conn(&self.inner.reader);
-        conn.query_row("SELECT MAX(version) FROM schema_version", [], |r| r.get(0))
-            .map_err(sql_err)
+        conn.query_row("SELECT MAX(version) FROM schema_version", [], |r| r.get(0)).map_err(sql_err)
     }
 
     /// Checks the file against its own invariants and returns every problem found (empty
@@ -144,16 +139,12 @@ impl SqliteBackend {
                 problems.extend(rows.into_iter().map(|r| format!("integrity_check: {r}")));
             }
             let (count, min, max): (u64, Option<u64>, Option<u64>) = tx
-                .query_row(
-                    "SELECT COUNT(*), MIN(serial), MAX(serial) FROM history",
-                    [],
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-                )
+                .query_row("SELECT COUNT(*), MIN(serial), MAX(serial) FROM history", [], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })
                 .map_err(sql_err)?;
             if count > 0 && (min != Some(1) || max != Some(count)) {
-                problems.push(format!(
-                    "history serials are not contiguous: {count} rows from {min:?} to {max:?}"
-                ));
+                problems.push(format!("history serials are not contiguous: {count} rows from {min:?} to {max:?}"));
             }
             let orphans: u64 = tx
                 .query_row(
@@ -166,9 +157,7 @@ impl SqliteBackend {
                 )
                 .map_err(sql_err)?;
             if orphans > 0 {
-                problems.push(format!(
-                    "{orphans} resource rows have no matching change-log entry"
-                ));
+                problems.push(format!("{orphans} resource rows have no matching change-log entry"));
             }
             let unlogged: u64 = tx
                 .query_row(
@@ -180,9 +169,7 @@ impl SqliteBackend {
                 )
                 .map_err(sql_err)?;
             if unlogged > 0 {
-                problems.push(format!(
-                    "{unlogged} change-log serials have no history entry"
-                ));
+                problems.push(format!("{unlogged} change-log serials have no history entry"));
             }
         }
         let current = self.load(&PartitionFilter::All)?;
@@ -213,18 +200,11 @@ impl SqliteBackend {
 #[cfg(unix)]
 fn create_private(path: &Path) -> Result<(), StateError> {
     use std::os::unix::fs::OpenOptionsExt;
-    let created = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path);
+    let created = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path);
     match created {
         Ok(_) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
-        Err(e) => Err(StateError::Backend(format!(
-            "cannot create state database {}: {e}",
-            path.display()
-        ))),
+        Err(e) => Err(StateError::Backend(format!("cannot create state database {}: {e}", path.display()))),
     }
 }
 
@@ -236,25 +216,19 @@ fn create_private(_path: &Path) -> Result<(), StateError> {
 fn configure(conn: &Connection, reader: bool) -> Result<(), StateError> {
     conn.busy_timeout(BUSY_TIMEOUT).map_err(sql_err)?;
     conn.set_prepared_statement_cache_capacity(64);
-    let mode: String = conn
-        .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
-        .map_err(sql_err)?;
+    let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0)).map_err(sql_err)?;
     if !mode.eq_ignore_ascii_case("wal") {
         return Err(StateError::Backend(format!(
             "cannot switch the state database to WAL mode (it stays in {mode} mode); is it on \
              a network file system?"
         )));
     }
-    conn.pragma_update(None, "synchronous", "FULL")
-        .map_err(sql_err)?;
+    conn.pragma_update(None, "synchronous", "FULL").map_err(sql_err)?;
     if reader {
-        conn.pragma_update(None, "query_only", true)
-            .map_err(sql_err)?;
+        conn.pragma_update(None, "query_only", true).map_err(sql_err)?;
         // Large loads: keep pages cached and read through a memory map.
-        conn.pragma_update(None, "cache_size", -65_536)
-            .map_err(sql_err)?;
-        conn.pragma_update(None, "mmap_size", 268_435_456)
-            .map_err(sql_err)?;
+        conn.pragma_update(None, "cache_size", -65_536).map_err(sql_err)?;
+        conn.pragma_update(None, "mmap_size", 268_435_456).map_err(sql_err)?;
     }
     Ok(())
 }
@@ -287,10 +261,7 @@ fn col_str<'r>(row: &'r Row<'_>, i: usize) -> Result<&'r str, StateError> {
 }
 
 fn col_opt_str<'r>(row: &'r Row<'_>, i: usize) -> Result<Option<&'r str>, StateError> {
-    row.get_ref(i)
-        .map_err(sql_err)?
-        .as_str_or_null()
-        .map_err(col_err)
+    row.get_ref(i).map_err(sql_err)?.as_str_or_null().map_err(col_err)
 }
 
 fn col_i64(row: &Row<'_>, i: usize) -> Result<i64, StateError> {
@@ -379,26 +350,18 @@ fn read_outputs(
 /// A change, encoded before the write transaction starts so the transaction stays short.
 enum Encoded {
     Put(EncodedInstance),
-    Remove {
-        address: String,
-        partition: String,
-    },
+    Remove { address: String, partition: String },
     PutOutput(EncodedOutput),
-    RemoveOutput {
-        module: String,
-        name: String,
-        partition: String,
-    },
+    RemoveOutput { module: String, name: String, partition: String },
 }
 
 impl Encoded {
     fn from_change(c: &Change) -> Result<Encoded, StateError> {
         Ok(match c {
             Change::Put(s) => Encoded::Put(codec::encode_instance(s)?),
-            Change::Remove(a) => Encoded::Remove {
-                address: a.to_string(),
-                partition: Partition::of(a).key().to_string(),
-            },
+            Change::Remove(a) => {
+                Encoded::Remove { address: a.to_string(), partition: Partition::of(a).key().to_string() }
+            }
             Change::PutOutput(o) => Encoded::PutOutput(codec::encode_output(o)?),
             Change::RemoveOutput { module, name } => Encoded::RemoveOutput {
                 module: module.to_string(),
@@ -412,9 +375,7 @@ impl Encoded {
         match self {
             Encoded::Put(e) => &e.partition,
             Encoded::PutOutput(e) => &e.partition,
-            Encoded::Remove { partition, .. } | Encoded::RemoveOutput { partition, .. } => {
-                partition
-            }
+            Encoded::Remove { partition, .. } | Encoded::RemoveOutput { partition, .. } => partition,
         }
     }
 
@@ -442,10 +403,7 @@ fn check_partitions(guard: &dyn LockGuard, ops: &[Encoded]) -> Result<(), StateE
     for op in ops {
         let p = Partition::from_key(op.partition());
         if !guard.partitions().contains(&p) {
-            return Err(StateError::PartitionNotLocked {
-                partition: p,
-                subject: op.subject(),
-            });
+            return Err(StateError::PartitionNotLocked { partition: p, subject: op.subject() });
         }
     }
     Ok(())
@@ -455,14 +413,9 @@ fn check_partitions(guard: &dyn LockGuard, ops: &[Encoded]) -> Result<(), StateE
 /// (a `force-unlock` makes the guard stale).
 fn verify_guard(tx: &Transaction<'_>, guard: &dyn LockGuard) -> Result<(), StateError> {
     let id = &guard.info().id;
-    let mut stmt = tx
-        .prepare_cached("SELECT lock_id FROM locks WHERE partition = ?1")
-        .map_err(sql_err)?;
+    let mut stmt = tx.prepare_cached("SELECT lock_id FROM locks WHERE partition = ?1").map_err(sql_err)?;
     for p in guard.partitions() {
-        let holder: Option<String> = stmt
-            .query_row([p.key()], |r| r.get(0))
-            .optional()
-            .map_err(sql_err)?;
+        let holder: Option<String> = stmt.query_row([p.key()], |r| r.get(0)).optional().map_err(sql_err)?;
         if holder.as_ref() != Some(id) {
             return Err(StateError::NotLocked(id.clone()));
         }
@@ -471,11 +424,7 @@ fn verify_guard(tx: &Transaction<'_>, guard: &dyn LockGuard) -> Result<(), State
 }
 
 fn bind_value(v: &EncodedValue) -> (&str, Option<&str>, Option<&str>) {
-    (
-        &v.json,
-        v.sensitive_paths.as_deref(),
-        v.unknown_paths.as_deref(),
-    )
+    (&v.json, v.sensitive_paths.as_deref(), v.unknown_paths.as_deref())
 }
 
 /// Writes one change at `serial`: the current row and its change-log entry.
@@ -562,16 +511,7 @@ fn write_op(tx: &Transaction<'_>, serial: u64, op: &Encoded) -> Result<(), State
                      serial = excluded.serial",
             )
             .map_err(sql_err)?
-            .execute(params![
-                o.module,
-                o.name,
-                o.partition,
-                value,
-                sens,
-                unk,
-                o.sensitive,
-                serial
-            ])
+            .execute(params![o.module, o.name, o.partition, value, sens, unk, o.sensitive, serial])
             .map_err(sql_err)?;
             tx.prepare_cached(
                 "INSERT OR REPLACE INTO output_versions (serial, module, name, partition, value,
@@ -579,23 +519,10 @@ fn write_op(tx: &Transaction<'_>, serial: u64, op: &Encoded) -> Result<(), State
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             )
             .map_err(sql_err)?
-            .execute(params![
-                serial,
-                o.module,
-                o.name,
-                o.partition,
-                value,
-                sens,
-                unk,
-                o.sensitive
-            ])
+            .execute(params![serial, o.module, o.name, o.partition, value, sens, unk, o.sensitive])
             .map_err(sql_err)?;
         }
-        Encoded::RemoveOutput {
-            module,
-            name,
-            partition,
-        } => {
+        Encoded::RemoveOutput { module, name, partition } => {
             let removed = tx
                 .prepare_cached("DELETE FROM outputs WHERE module = ?1 AND name = ?2")
                 .map_err(sql_err)?
@@ -630,8 +557,8 @@ fn write_serial(
         write_op(tx, serial, op)?;
         touched.insert(op.partition());
     }
-    let partitions = serde_json::to_string(&touched)
-        .map_err(|e| StateError::Backend(format!("cannot encode partitions: {e}")))?;
+    let partitions =
+        serde_json::to_string(&touched).map_err(|e| StateError::Backend(format!("cannot encode partitions: {e}")))?;
     tx.prepare_cached(
         "INSERT INTO history (serial, created, operation, partitions, changes, lock_id, who)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -661,28 +588,16 @@ fn write_serial(
 
 impl Inner {
     /// One attempt to take every partition: `Some(holders)` when any is held.
-    fn try_lock(
-        &self,
-        partitions: &[Partition],
-        info: &LockInfo,
-    ) -> Result<Option<Vec<LockInfo>>, StateError> {
+    fn try_lock(&self, partitions: &[Partition], info: &LockInfo) -> Result<Option<Vec<LockInfo>>, StateError> {
         let mut conn = lock_conn(&self.writer);
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(sql_err)?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sql_err)?;
         let mut holders = Vec::new();
         {
             let mut stmt = tx
-                .prepare_cached(&format!(
-                    "SELECT {LOCK_COLUMNS} FROM locks WHERE partition = ?1"
-                ))
+                .prepare_cached(&format!("SELECT {LOCK_COLUMNS} FROM locks WHERE partition = ?1"))
                 .map_err(sql_err)?;
             for p in partitions {
-                if let Some(h) = stmt
-                    .query_row([p.key()], lock_from_row)
-                    .optional()
-                    .map_err(sql_err)?
-                {
+                if let Some(h) = stmt.query_row([p.key()], lock_from_row).optional().map_err(sql_err)? {
                     holders.push(h);
                 }
             }
@@ -692,21 +607,11 @@ impl Inner {
         }
         {
             let mut stmt = tx
-                .prepare_cached(&format!(
-                    "INSERT INTO locks ({LOCK_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
-                ))
+                .prepare_cached(&format!("INSERT INTO locks ({LOCK_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"))
                 .map_err(sql_err)?;
             for p in partitions {
-                stmt.execute(params![
-                    p.key(),
-                    info.id,
-                    info.operation,
-                    info.who,
-                    info.host,
-                    info.pid,
-                    info.created
-                ])
-                .map_err(sql_err)?;
+                stmt.execute(params![p.key(), info.id, info.operation, info.who, info.host, info.pid, info.created])
+                    .map_err(sql_err)?;
             }
         }
         tx.commit().map_err(sql_err)?;
@@ -716,14 +621,11 @@ impl Inner {
     /// Deletes the guard's rows; returns how many were still there.
     fn release(&self, id: &str, partitions: &[Partition]) -> Result<usize, StateError> {
         let mut conn = lock_conn(&self.writer);
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(sql_err)?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sql_err)?;
         let mut released = 0;
         {
-            let mut stmt = tx
-                .prepare_cached("DELETE FROM locks WHERE partition = ?1 AND lock_id = ?2")
-                .map_err(sql_err)?;
+            let mut stmt =
+                tx.prepare_cached("DELETE FROM locks WHERE partition = ?1 AND lock_id = ?2").map_err(sql_err)?;
             for p in partitions {
                 released += stmt.execute(params![p.key(), id]).map_err(sql_err)?;
             }
@@ -751,12 +653,7 @@ impl LockGuard for SqliteGuard {
 
 impl Drop for SqliteGuard {
     fn drop(&mut self) {
-        let already = self
-            .inner
-            .unlocked
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&self.info.id);
+        let already = self.inner.unlocked.lock().unwrap_or_else(|e| e.into_inner()).remove(&self.info.id);
         if !already {
             // Nothing to report to: a lock left behind is what `force-unlock` is for.
             let _ = self.inner.release(&self.info.id, &self.partitions);
@@ -779,9 +676,7 @@ impl StateBackend for SqliteBackend {
             ..StateSnapshot::default()
         };
         {
-            let mut stmt = tx
-                .prepare_cached("SELECT partition, serial FROM partition_serials")
-                .map_err(sql_err)?;
+            let mut stmt = tx.prepare_cached("SELECT partition, serial FROM partition_serials").map_err(sql_err)?;
             let mut rows = stmt.query([]).map_err(sql_err)?;
             while let Some(row) = rows.next().map_err(sql_err)? {
                 let p = Partition::from_key(col_str(row, 0)?);
@@ -799,13 +694,7 @@ impl StateBackend for SqliteBackend {
                     false,
                     &mut snap.resources,
                 )?;
-                read_outputs(
-                    &tx,
-                    &format!("SELECT {OUTPUT_COLUMNS} FROM outputs"),
-                    [],
-                    false,
-                    &mut snap.outputs,
-                )?;
+                read_outputs(&tx, &format!("SELECT {OUTPUT_COLUMNS} FROM outputs"), [], false, &mut snap.outputs)?;
             }
             PartitionFilter::Only(partitions) => {
                 let wanted: BTreeSet<&Partition> = partitions.iter().collect();
@@ -836,16 +725,9 @@ impl StateBackend for SqliteBackend {
         info: &LockInfo,
         wait: Duration,
     ) -> Result<Box<dyn LockGuard>, StateError> {
-        let wanted: Vec<Partition> = partitions
-            .iter()
-            .cloned()
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect();
+        let wanted: Vec<Partition> = partitions.iter().cloned().collect::<BTreeSet<_>>().into_iter().collect();
         if wanted.is_empty() {
-            return Err(StateError::Backend(
-                "a lock needs at least one partition".into(),
-            ));
+            return Err(StateError::Backend("a lock needs at least one partition".into()));
         }
         let start = Instant::now();
         let mut pause = POLL_MIN;
@@ -857,11 +739,7 @@ impl StateBackend for SqliteBackend {
                         [only] => Some(only.clone()),
                         _ => None,
                     };
-                    return Ok(Box::new(SqliteGuard {
-                        inner: Arc::clone(&self.inner),
-                        info,
-                        partitions: wanted,
-                    }));
+                    return Ok(Box::new(SqliteGuard { inner: Arc::clone(&self.inner), info, partitions: wanted }));
                 }
                 Some(holders) => {
                     let waited = start.elapsed();
@@ -878,11 +756,7 @@ impl StateBackend for SqliteBackend {
     fn unlock(&self, guard: Box<dyn LockGuard>) -> Result<(), StateError> {
         let id = guard.info().id.clone();
         let released = self.inner.release(&id, guard.partitions());
-        self.inner
-            .unlocked
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(id.clone());
+        self.inner.unlocked.lock().unwrap_or_else(|e| e.into_inner()).insert(id.clone());
         drop(guard);
         match released? {
             0 => Err(StateError::NotLocked(id)),
@@ -905,34 +779,18 @@ impl StateBackend for SqliteBackend {
 
     fn locks(&self) -> Result<Vec<LockInfo>, StateError> {
         let conn = lock_conn(&self.inner.reader);
-        let mut stmt = conn
-            .prepare_cached(&format!(
-                "SELECT {LOCK_COLUMNS} FROM locks ORDER BY partition"
-            ))
-            .map_err(sql_err)?;
-        let rows = stmt
-            .query_map([], lock_from_row)
-            .map_err(sql_err)?
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(sql_err)?;
+        let mut stmt =
+            conn.prepare_cached(&format!("SELECT {LOCK_COLUMNS} FROM locks ORDER BY partition")).map_err(sql_err)?;
+        let rows =
+            stmt.query_map([], lock_from_row).map_err(sql_err)?.collect::<Result<Vec<_>, _>>().map_err(sql_err)?;
         Ok(rows)
     }
 
-    fn commit(
-        &self,
-        guard: &dyn LockGuard,
-        operation: &str,
-        changes: &[Change],
-    ) -> Result<u64, StateError> {
-        let ops = changes
-            .iter()
-            .map(Encoded::from_change)
-            .collect::<Result<Vec<_>, _>>()?;
+    fn commit(&self, guard: &dyn LockGuard, operation: &str, changes: &[Change]) -> Result<u64, StateError> {
+        let ops = changes.iter().map(Encoded::from_change).collect::<Result<Vec<_>, _>>()?;
         check_partitions(guard, &ops)?;
         let mut conn = lock_conn(&self.inner.writer);
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(sql_err)?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sql_err)?;
         verify_guard(&tx, guard)?;
         if ops.is_empty() {
             return current_serial(&tx);
@@ -955,9 +813,7 @@ impl StateBackend for SqliteBackend {
                  ORDER BY serial DESC LIMIT ?1",
             )
             .map_err(sql_err)?;
-        let mut rows = stmt
-            .query([i64::try_from(limit).unwrap_or(i64::MAX)])
-            .map_err(sql_err)?;
+        let mut rows = stmt.query([i64::try_from(limit).unwrap_or(i64::MAX)]).map_err(sql_err)?;
         let mut out = Vec::new();
         while let Some(row) = rows.next().map_err(sql_err)? {
             let keys: Vec<String> = serde_json::from_str(col_str(row, 3)?)
@@ -1020,26 +876,18 @@ impl StateBackend for SqliteBackend {
             .map_err(sql_err)?;
         let mut rows = stmt.query([serial]).map_err(sql_err)?;
         while let Some(row) = rows.next().map_err(sql_err)? {
-            snap.partition_serials.insert(
-                Partition::from_key(col_str(row, 0)?),
-                col_i64(row, 1)? as u64,
-            );
+            snap.partition_serials.insert(Partition::from_key(col_str(row, 0)?), col_i64(row, 1)? as u64);
         }
         Ok(snap)
     }
 
     fn partition_serials(&self) -> Result<BTreeMap<Partition, u64>, StateError> {
         let conn = lock_conn(&self.inner.reader);
-        let mut stmt = conn
-            .prepare_cached("SELECT partition, serial FROM partition_serials")
-            .map_err(sql_err)?;
+        let mut stmt = conn.prepare_cached("SELECT partition, serial FROM partition_serials").map_err(sql_err)?;
         let mut rows = stmt.query([]).map_err(sql_err)?;
         let mut out = BTreeMap::new();
         while let Some(row) = rows.next().map_err(sql_err)? {
-            out.insert(
-                Partition::from_key(col_str(row, 0)?),
-                col_i64(row, 1)? as u64,
-            );
+            out.insert(Partition::from_key(col_str(row, 0)?), col_i64(row, 1)? as u64);
         }
         Ok(out)
     }
@@ -1064,28 +912,20 @@ impl StateBackend for SqliteBackend {
         }
 
         let mut conn = lock_conn(&self.inner.writer);
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(sql_err)?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sql_err)?;
         verify_guard(&tx, guard)?;
         let stored = stored_lineage(&tx)?;
         if let Some(stored) = &stored {
             if !force && *stored != snapshot.lineage {
-                return Err(StateError::LineageMismatch {
-                    stored: stored.clone(),
-                    given: snapshot.lineage.clone(),
-                });
+                return Err(StateError::LineageMismatch { stored: stored.clone(), given: snapshot.lineage.clone() });
             }
         }
 
         // The difference, as changes: history then says what the push or rollback did.
         let mut ops = Vec::new();
         {
-            let mut stmt = tx
-                .prepare_cached(&format!(
-                    "SELECT {RESOURCE_COLUMNS}, partition FROM resources"
-                ))
-                .map_err(sql_err)?;
+            let mut stmt =
+                tx.prepare_cached(&format!("SELECT {RESOURCE_COLUMNS}, partition FROM resources")).map_err(sql_err)?;
             let mut rows = stmt.query([]).map_err(sql_err)?;
             while let Some(row) = rows.next().map_err(sql_err)? {
                 let address = col_str(row, 0)?;
@@ -1104,9 +944,8 @@ impl StateBackend for SqliteBackend {
         }
         ops.extend(want_res.into_values().map(Encoded::Put));
         {
-            let mut stmt = tx
-                .prepare_cached(&format!("SELECT {OUTPUT_COLUMNS}, partition FROM outputs"))
-                .map_err(sql_err)?;
+            let mut stmt =
+                tx.prepare_cached(&format!("SELECT {OUTPUT_COLUMNS}, partition FROM outputs")).map_err(sql_err)?;
             let mut rows = stmt.query([]).map_err(sql_err)?;
             while let Some(row) = rows.next().map_err(sql_err)? {
                 let key = (col_str(row, 0)?.to_string(), col_str(row, 1)?.to_string());
@@ -1135,11 +974,8 @@ impl StateBackend for SqliteBackend {
             };
             set_lineage(&tx, &lineage)?;
         }
-        let serial = if ops.is_empty() {
-            current_serial(&tx)?
-        } else {
-            write_serial(&tx, guard, operation, &ops, ops.len())?
-        };
+        let serial =
+            if ops.is_empty() { current_serial(&tx)? } else { write_serial(&tx, guard, operation, &ops, ops.len())? };
         tx.commit().map_err(sql_err)?;
         Ok(serial)
     }

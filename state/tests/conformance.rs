@@ -25,11 +25,7 @@ impl Store for MemoryStore {
 
 #[test]
 fn sqlite_passes_the_conformance_suite() {
-    conformance::run(&|| {
-        Box::new(SqliteStore {
-            dir: tempfile::tempdir().expect("tempdir"),
-        })
-    });
+    conformance::run(&|| Box::new(SqliteStore { dir: tempfile::tempdir().expect("tempdir") }));
 }
 
 #[test]

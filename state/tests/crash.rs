@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 
 use tenantform_engine::address::{InstanceAddr, ModuleAddr};
 use tenantform_engine::state::{
-    Change, InstanceState, InstanceStatus, LockInfo, OutputState, Partition, PartitionFilter,
-    StateBackend, StateError, NO_WAIT,
+    Change, InstanceState, InstanceStatus, LockInfo, OutputState, Partition, PartitionFilter, StateBackend, StateError,
+    NO_WAIT,
 };
 use tenantform_engine::value::Value;
 use tenantform_state::SqliteBackend;
@@ -25,11 +25,7 @@ const CHILD_TEST: &str = "crash_child_entry_point";
 const ACK: &str = "tf-ack:";
 
 fn partitions() -> Vec<Partition> {
-    vec![
-        Partition::Root,
-        Partition::Tenant("acme".into()),
-        Partition::Tenant("globex".into()),
-    ]
+    vec![Partition::Root, Partition::Tenant("acme".into()), Partition::Tenant("globex".into())]
 }
 
 fn record(address: &str, i: u64) -> InstanceState {
@@ -56,13 +52,8 @@ fn crash_child_entry_point() {
         return;
     };
     let b = SqliteBackend::open(&path).expect("child: open");
-    let g = b
-        .lock(
-            &partitions(),
-            &LockInfo::for_current_process("apply"),
-            Duration::from_secs(30),
-        )
-        .expect("child: lock");
+    let g =
+        b.lock(&partitions(), &LockInfo::for_current_process("apply"), Duration::from_secs(30)).expect("child: lock");
     let mut singles: BTreeSet<String> = b
         .load(&PartitionFilter::All)
         .expect("child: load")
@@ -110,9 +101,7 @@ fn crash_child_entry_point() {
                 changes.push(Change::Remove(victim.parse().expect("address")));
             }
         }
-        let serial = b
-            .commit(g.as_ref(), "apply", &changes)
-            .expect("child: commit");
+        let serial = b.commit(g.as_ref(), "apply", &changes).expect("child: commit");
         writeln!(out, "{ACK} {serial} {i}").expect("child: stdout");
         out.flush().expect("child: flush");
     }
@@ -121,11 +110,7 @@ fn crash_child_entry_point() {
 /// Starts a child, lets it make at least `acks` acknowledged commits, then starts one more (a
 /// group commit: the widest window for a torn write) and returns while it runs, `delay`
 /// after the go-ahead, with the last acknowledged serial.
-fn run_child_until(
-    path: &std::path::Path,
-    acks: usize,
-    delay: Duration,
-) -> (std::process::Child, u64) {
+fn run_child_until(path: &std::path::Path, acks: usize, delay: Duration) -> (std::process::Child, u64) {
     let mut child = Command::new(std::env::current_exe().expect("current exe"))
         .args([CHILD_TEST, "--exact", "--nocapture", "--test-threads=1"])
         .env(CHILD_ENV, path)
@@ -189,21 +174,12 @@ fn check_log_matches_history(path: &std::path::Path) {
         )
         .expect("prepare");
     let rows = stmt
-        .query_map([], |r| {
-            Ok((
-                r.get::<_, u64>(0)?,
-                r.get::<_, u64>(1)?,
-                r.get::<_, u64>(2)?,
-            ))
-        })
+        .query_map([], |r| Ok((r.get::<_, u64>(0)?, r.get::<_, u64>(1)?, r.get::<_, u64>(2)?)))
         .expect("query")
         .collect::<Result<Vec<_>, _>>()
         .expect("rows");
     for (serial, changes, logged) in rows {
-        assert_eq!(
-            changes, logged,
-            "serial {serial}: history says {changes} changes, the change log has {logged}"
-        );
+        assert_eq!(changes, logged, "serial {serial}: history says {changes} changes, the change log has {logged}");
     }
 }
 
@@ -215,27 +191,14 @@ fn sigkill_mid_commit_leaves_a_consistent_state() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("tenantform.state.db");
     let mut previous = 0;
-    let rounds = [
-        (25usize, 0u64),
-        (61, 300),
-        (40, 700),
-        (7, 1200),
-        (90, 100),
-        (33, 2000),
-        (52, 500),
-        (18, 0),
-    ];
+    let rounds = [(25usize, 0u64), (61, 300), (40, 700), (7, 1200), (90, 100), (33, 2000), (52, 500), (18, 0)];
     for (round, (acks, delay_us)) in rounds.into_iter().enumerate() {
         let (mut child, acked) = run_child_until(&path, acks, Duration::from_micros(delay_us));
         let child_pid = child.id();
         if round == 0 {
             // Two processes exclude each other: the child holds the stack's locks.
             let other = SqliteBackend::open(&path).expect("open beside the child");
-            match other.lock(
-                &[Partition::Root],
-                &LockInfo::for_current_process("plan"),
-                NO_WAIT,
-            ) {
+            match other.lock(&[Partition::Root], &LockInfo::for_current_process("plan"), NO_WAIT) {
                 Err(StateError::Locked { holders }) => {
                     assert_eq!(holders[0].pid, child_pid, "the holder is the child process");
                     assert_eq!(holders[0].operation, "apply");
@@ -252,36 +215,19 @@ fn sigkill_mid_commit_leaves_a_consistent_state() {
         assert!(problems.is_empty(), "round {round}: {problems:#?}");
         check_log_matches_history(&path);
         let s = b.load(&PartitionFilter::All).expect("load");
-        assert!(
-            s.serial >= acked,
-            "round {round}: acknowledged serial {acked} lost (store is at {})",
-            s.serial
-        );
+        assert!(s.serial >= acked, "round {round}: acknowledged serial {acked} lost (store is at {})", s.serial);
         assert!(s.serial > previous);
         previous = s.serial;
         let history = b.history(usize::MAX).expect("history");
-        assert_eq!(
-            history.len() as u64,
-            s.serial,
-            "one history entry per serial"
-        );
+        assert_eq!(history.len() as u64, s.serial, "one history entry per serial");
         assert_eq!(history[0].serial, s.serial);
-        assert_eq!(
-            b.snapshot_at(s.serial).expect("snapshot_at").resources,
-            s.resources
-        );
+        assert_eq!(b.snapshot_at(s.serial).expect("snapshot_at").resources, s.resources);
 
         // The dead child's lock is not stolen: it stays until force-unlock.
         let locks = b.locks().expect("locks");
         assert_eq!(locks.len(), 3, "round {round}: {locks:?}");
         assert!(locks.iter().all(|l| l.pid == child_pid));
-        assert!(b
-            .lock(
-                &[Partition::Root],
-                &LockInfo::for_current_process("apply"),
-                NO_WAIT
-            )
-            .is_err());
+        assert!(b.lock(&[Partition::Root], &LockInfo::for_current_process("apply"), NO_WAIT).is_err());
         b.force_unlock(&locks[0].id).expect("force-unlock");
         assert!(b.locks().expect("locks").is_empty());
     }

@@ -18,11 +18,7 @@ pub(super) struct Migration {
 }
 
 /// The schema history. Append only.
-pub(super) const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "initial schema",
-    sql: V1,
-}];
+pub(super) const MIGRATIONS: &[Migration] = &[Migration { version: 1, name: "initial schema", sql: V1 }];
 
 /// The schema version this build writes.
 pub(super) fn latest() -> u32 {
@@ -132,9 +128,7 @@ CREATE INDEX locks_by_id ON locks (lock_id);
 
 /// Brings the file's schema up to [`latest`] in one transaction; returns the version.
 pub(super) fn migrate(conn: &mut Connection) -> Result<u32, StateError> {
-    let tx = conn
-        .transaction_with_behavior(TransactionBehavior::Immediate)
-        .map_err(sql_err)?;
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sql_err)?;
     tx.execute_batch(
         "CREATE TABLE IF NOT EXISTS schema_version (
              version INTEGER PRIMARY KEY,
@@ -143,13 +137,8 @@ pub(super) fn migrate(conn: &mut Connection) -> Result<u32, StateError> {
          )",
     )
     .map_err(sql_err)?;
-    let current: u32 = tx
-        .query_row(
-            "SELECT COALESCE(MAX(version), 0) FROM schema_version",
-            [],
-            |r| r.get(0),
-        )
-        .map_err(sql_err)?;
+    let current: u32 =
+        tx.query_row("SELECT COALESCE(MAX(version), 0) FROM schema_version", [], |r| r.get(0)).map_err(sql_err)?;
     let latest = latest();
     if current > latest {
         return Err(StateError::Backend(format!(
@@ -158,9 +147,8 @@ pub(super) fn migrate(conn: &mut Connection) -> Result<u32, StateError> {
         )));
     }
     for m in MIGRATIONS.iter().filter(|m| m.version > current) {
-        tx.execute_batch(m.sql).map_err(|e| {
-            StateError::Backend(format!("schema migration {} ({}): {e}", m.version, m.name))
-        })?;
+        tx.execute_batch(m.sql)
+            .map_err(|e| StateError::Backend(format!("schema migration {} ({}): {e}", m.version, m.name)))?;
         tx.execute(
             "INSERT INTO schema_version (version, name, applied) VALUES (?1, ?2, ?3)",
             params![m.version, m.name, now_rfc3339()],
@@ -183,9 +171,7 @@ mod tests {
         let mut conn = Connection::open_in_memory().unwrap();
         assert_eq!(migrate(&mut conn).unwrap(), latest());
         assert_eq!(migrate(&mut conn).unwrap(), latest());
-        let rows: u32 = conn
-            .query_row("SELECT COUNT(*) FROM schema_version", [], |r| r.get(0))
-            .unwrap();
+        let rows: u32 = conn.query_row("SELECT COUNT(*) FROM schema_version", [], |r| r.get(0)).unwrap();
         assert_eq!(rows as usize, MIGRATIONS.len());
     }
 
@@ -193,11 +179,7 @@ mod tests {
     fn a_newer_schema_is_refused() {
         let mut conn = Connection::open_in_memory().unwrap();
         migrate(&mut conn).unwrap();
-        conn.execute(
-            "INSERT INTO schema_version (version, name, applied) VALUES (999, 'future', 'x')",
-            [],
-        )
-        .unwrap();
+        conn.execute("INSERT INTO schema_version (version, name, applied) VALUES (999, 'future', 'x')", []).unwrap();
         let err = migrate(&mut conn).unwrap_err().to_string();
         assert!(err.contains("999") && err.contains("upgrade"), "{err}");
     }

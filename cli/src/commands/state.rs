@@ -1,0 +1,333 @@
+//! `tenantform state …`: inspect and change state records without touching infrastructure —
+//! list, show, mv, rm, pull, push, history, rollback. Changes take the locks of every
+//! partition they write and are recorded in the state history.
+
+use std::io::{BufRead, IsTerminal, Read, Write};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::{Args, Subcommand};
+use tenantform_engine::address::Target;
+use tenantform_engine::diagnostics::Diagnostics;
+use tenantform_engine::refactor::{matching, move_changes, plan_move};
+use tenantform_engine::state::{Change, Partition, PartitionFilter, StateBackend, StateSnapshot};
+
+use crate::context::Ctx;
+use crate::diagnostics::report;
+use crate::render::json::redacted;
+use crate::render::plan::render_value;
+use crate::stack::{load_state, lock, open_backend, parse_duration, prepare_stack, state_location, unlock};
+
+#[derive(Args, Debug)]
+pub struct StateArgs {
+    #[command(subcommand)]
+    pub command: StateCommand,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum StateCommand {
+    /// List resource instances in state.
+    List {
+        /// Only instances matching these addresses (resources, modules, tenants).
+        patterns: Vec<String>,
+        /// Only this tenant.
+        #[arg(long = "tenant", value_name = "SLUG")]
+        tenant: Option<String>,
+    },
+    /// Show one instance's attributes (sensitive values hidden).
+    Show { address: String },
+    /// Rename objects in state (a resource, an instance, a module instance, a whole tenant).
+    Mv {
+        source: String,
+        destination: String,
+        /// Show what would move; change nothing.
+        #[arg(long = "dry-run")]
+        dry_run: bool,
+        #[command(flatten)]
+        lock: LockArgs,
+    },
+    /// Forget objects without destroying them.
+    Rm {
+        addresses: Vec<String>,
+        #[arg(long = "dry-run")]
+        dry_run: bool,
+        #[command(flatten)]
+        lock: LockArgs,
+    },
+    /// Print the whole state as JSON (it contains sensitive values).
+    Pull,
+    /// Replace the state with a JSON document from `state pull` (lineage-checked).
+    Push {
+        /// A file, or `-` for stdin.
+        file: String,
+        /// Accept a different lineage (overwrites another stack's state).
+        #[arg(long = "force")]
+        force: bool,
+        #[command(flatten)]
+        lock: LockArgs,
+    },
+    /// List the versions of the state (newest first).
+    History {
+        /// How many entries.
+        #[arg(short = 'n', long = "limit", default_value_t = 20)]
+        limit: usize,
+    },
+    /// Restore the state as it was at SERIAL, as a new version.
+    Rollback {
+        serial: u64,
+        #[arg(long = "auto-approve")]
+        auto_approve: bool,
+        #[command(flatten)]
+        lock: LockArgs,
+    },
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct LockArgs {
+    #[arg(long = "lock-timeout", value_name = "DURATION", default_value = "0s")]
+    pub lock_timeout: String,
+}
+
+fn target(s: &str) -> anyhow::Result<Target> {
+    s.parse::<Target>().map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+/// Commits `changes` under the locks of `parts` as `operation`.
+async fn commit_locked(backend: &Arc<dyn StateBackend>, parts: Vec<Partition>, operation: &str, timeout: Duration, changes: Vec<Change>) -> anyhow::Result<Option<u64>> {
+    let guard = match lock(backend, parts, operation, timeout).await {
+        Ok(g) => g,
+        Err(d) => {
+            report(&Diagnostics::from(d), &Default::default());
+            return Ok(None);
+        }
+    };
+    let b = backend.clone();
+    let op = operation.to_string();
+    let (guard, r) = tokio::task::spawn_blocking(move || {
+        let r = b.commit(guard.as_ref(), &op, &changes);
+        (guard, r)
+    })
+    .await?;
+    unlock(backend, guard).await;
+    Ok(Some(r.map_err(|e| anyhow::anyhow!("{e}"))?))
+}
+
+async fn replace_locked(backend: &Arc<dyn StateBackend>, current: &StateSnapshot, next: &StateSnapshot, operation: &str, timeout: Duration, force: bool) -> anyhow::Result<Option<u64>> {
+    let mut parts: Vec<Partition> = current.partitions().chain(next.partitions()).collect();
+    parts.extend(current.outputs.keys().chain(next.outputs.keys()).map(|(m, _)| Partition::of_module(m)));
+    parts.push(Partition::Root);
+    parts.sort();
+    parts.dedup();
+    let guard = match lock(backend, parts, operation, timeout).await {
+        Ok(g) => g,
+        Err(d) => {
+            report(&Diagnostics::from(d), &Default::default());
+            return Ok(None);
+        }
+    };
+    let b = backend.clone();
+    let op = operation.to_string();
+    let next = next.clone();
+    let (guard, r) = tokio::task::spawn_blocking(move || {
+        let r = b.replace_all(guard.as_ref(), &op, &next, force);
+        (guard, r)
+    })
+    .await?;
+    unlock(backend, guard).await;
+    Ok(Some(r.map_err(|e| anyhow::anyhow!("{e}"))?))
+}
+
+fn confirm(question: &str) -> anyhow::Result<bool> {
+    if !std::io::stdin().is_terminal() {
+        anyhow::bail!("no terminal to confirm; pass -auto-approve");
+    }
+    print!("{question}\n  Only 'yes' will be accepted to confirm.\n\n  Enter a value: ");
+    std::io::stdout().flush()?;
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    Ok(line.trim() == "yes")
+}
+
+pub fn run(args: StateArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
+    let Some(p) = prepare_stack(ctx, true) else { return Ok(ExitCode::from(1)) };
+    let backend = open_backend(&state_location(&p, &ctx.dir)?)?;
+    let rt = tokio::runtime::Runtime::new()?;
+    rt.block_on(async move {
+        let state = load_state(&backend, PartitionFilter::All).await?;
+        match args.command {
+            StateCommand::List { patterns, tenant } => {
+                let targets = patterns.iter().map(|s| target(s)).collect::<anyhow::Result<Vec<_>>>()?;
+                for addr in state.resources.keys() {
+                    if tenant.as_deref().is_some_and(|t| addr.tenant() != Some(t)) {
+                        continue;
+                    }
+                    if !targets.is_empty() && !targets.iter().any(|t| t.matches(addr)) {
+                        continue;
+                    }
+                    println!("{addr}");
+                }
+                Ok(ExitCode::SUCCESS)
+            }
+            StateCommand::Show { address } => {
+                let t = target(&address)?;
+                let found = matching(&state, &t);
+                if found.is_empty() {
+                    eprintln!("Error: {address} is not in state (see `tenantform state list`)");
+                    return Ok(ExitCode::from(1));
+                }
+                for a in found {
+                    let r = &state.resources[&a];
+                    println!("# {a}:");
+                    println!("resource \"{}\" \"{}\" {}", a.resource.ty, a.resource.name, render_value(&r.value, 4));
+                    if !r.dependencies.is_empty() {
+                        println!("# depends on: {}", r.dependencies.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", "));
+                    }
+                    println!();
+                }
+                Ok(ExitCode::SUCCESS)
+            }
+            StateCommand::Mv { source, destination, dry_run, lock } => {
+                let moves = match plan_move(&state, &target(&source)?, &target(&destination)?) {
+                    Ok(m) => m,
+                    Err(e) => {
+                        eprintln!("Error: cannot move {source} to {destination}: {e}");
+                        return Ok(ExitCode::from(1));
+                    }
+                };
+                for (a, b) in &moves.resources {
+                    println!("{} {a} to {b}", if dry_run { "Would move" } else { "Move" });
+                }
+                if dry_run {
+                    return Ok(ExitCode::SUCCESS);
+                }
+                let changes = move_changes(&state, &moves);
+                let mut parts = moves.partitions();
+                parts.extend(changes.iter().map(Change::partition));
+                parts.sort();
+                parts.dedup();
+                match commit_locked(&backend, parts, "state mv", parse_duration(&lock.lock_timeout)?, changes).await? {
+                    Some(serial) => {
+                        println!("Successfully moved {} object(s) (state serial {serial}).", moves.resources.len());
+                        Ok(ExitCode::SUCCESS)
+                    }
+                    None => Ok(ExitCode::from(1)),
+                }
+            }
+            StateCommand::Rm { addresses, dry_run, lock } => {
+                let mut found = Vec::new();
+                for a in &addresses {
+                    let m = matching(&state, &target(a)?);
+                    if m.is_empty() {
+                        eprintln!("Error: {a} is not in state (nothing was removed)");
+                        return Ok(ExitCode::from(1));
+                    }
+                    found.extend(m);
+                }
+                found.sort();
+                found.dedup();
+                for a in &found {
+                    println!("{} {a}", if dry_run { "Would remove" } else { "Removed" });
+                }
+                if dry_run {
+                    return Ok(ExitCode::SUCCESS);
+                }
+                let mut parts: Vec<Partition> = found.iter().map(Partition::of).collect();
+                parts.sort();
+                parts.dedup();
+                let changes = found.iter().map(|a| Change::Remove(a.clone())).collect();
+                match commit_locked(&backend, parts, "state rm", parse_duration(&lock.lock_timeout)?, changes).await? {
+                    Some(_) => {
+                        println!("Successfully removed {} object(s); the real objects were not touched.", found.len());
+                        Ok(ExitCode::SUCCESS)
+                    }
+                    None => Ok(ExitCode::from(1)),
+                }
+            }
+            StateCommand::Pull => {
+                println!("{}", serde_json::to_string_pretty(&state)?);
+                Ok(ExitCode::SUCCESS)
+            }
+            StateCommand::Push { file, force, lock } => {
+                let mut text = String::new();
+                if file == "-" {
+                    std::io::stdin().read_to_string(&mut text)?;
+                } else {
+                    text = std::fs::read_to_string(&file).map_err(|e| anyhow::anyhow!("cannot read {file}: {e}"))?;
+                }
+                let next: StateSnapshot = serde_json::from_str(&text).map_err(|e| anyhow::anyhow!("{file} is not a state document from `state pull`: {e}"))?;
+                if state.serial != 0 && !force && next.lineage != state.lineage {
+                    eprintln!(
+                        "Error: the pushed state belongs to another stack (lineage {} here, {} in {file}); nothing was changed.\nUse -force only if you mean to overwrite this stack's state.",
+                        state.lineage, next.lineage
+                    );
+                    return Ok(ExitCode::from(1));
+                }
+                match replace_locked(&backend, &state, &next, "state push", parse_duration(&lock.lock_timeout)?, force).await? {
+                    Some(serial) => {
+                        println!("State pushed (serial {serial}).");
+                        Ok(ExitCode::SUCCESS)
+                    }
+                    None => Ok(ExitCode::from(1)),
+                }
+            }
+            StateCommand::History { limit } => {
+                let b = backend.clone();
+                let entries = tokio::task::spawn_blocking(move || b.history(limit)).await?.map_err(|e| anyhow::anyhow!("{e}"))?;
+                if entries.is_empty() {
+                    println!("The state has no history yet.");
+                }
+                for e in entries {
+                    let parts: Vec<String> = e.partitions.iter().map(|p| p.to_string()).collect();
+                    let shown = if parts.len() > 4 { format!("{} … ({} partitions)", parts[..4].join(", "), parts.len()) } else { parts.join(", ") };
+                    println!("{:>6}  {}  {:<14} {:>5} change(s)  {shown}", e.serial, e.created, e.operation, e.changes);
+                }
+                Ok(ExitCode::SUCCESS)
+            }
+            StateCommand::Rollback { serial, auto_approve, lock } => {
+                let b = backend.clone();
+                let old = match tokio::task::spawn_blocking(move || b.snapshot_at(serial)).await? {
+                    Ok(s) => s,
+                    Err(e) => {
+                        eprintln!("Error: {e}");
+                        return Ok(ExitCode::from(1));
+                    }
+                };
+                let added: Vec<_> = old.resources.keys().filter(|a| !state.resources.contains_key(*a)).collect();
+                let removed: Vec<_> = state.resources.keys().filter(|a| !old.resources.contains_key(*a)).collect();
+                let changed = old.resources.iter().filter(|(a, r)| state.resources.get(*a).is_some_and(|c| c != *r)).count();
+                println!("Rolling back to serial {serial} records {} object(s) again, forgets {}, and restores {changed} changed record(s):", added.len(), removed.len());
+                for a in &added {
+                    println!("  + {a}");
+                }
+                for a in &removed {
+                    println!("  - {a}");
+                }
+                println!("Only state changes; no infrastructure is touched. Run plan afterwards to see how reality compares.");
+                if !auto_approve && !tokio::task::block_in_place(|| confirm("\nRestore this version as the new state?"))? {
+                    eprintln!("Rollback cancelled.");
+                    return Ok(ExitCode::from(1));
+                }
+                let mut next = old.clone();
+                next.lineage = state.lineage.clone();
+                match replace_locked(&backend, &state, &next, "state rollback", parse_duration(&lock.lock_timeout)?, false).await? {
+                    Some(new_serial) => {
+                        println!("Restored serial {serial} as serial {new_serial}.");
+                        Ok(ExitCode::SUCCESS)
+                    }
+                    None => Ok(ExitCode::from(1)),
+                }
+            }
+        }
+    })
+}
+
+/// Redacted JSON of a record (for `tenants show -json`).
+pub fn record_json(r: &tenantform_engine::state::InstanceState) -> serde_json::Value {
+    serde_json::json!({
+        "address": r.addr.to_string(),
+        "type": r.addr.resource.ty,
+        "status": r.status,
+        "values": redacted(&r.value),
+    })
+}

@@ -1,0 +1,4 @@
+tenant "acme" {
+  display_name = "Acme Auto Repair"
+  plan         = "pro"
+}

@@ -1,0 +1,4 @@
+tenant "globex" {
+  display_name = "Globex Corporation"
+  plan         = "starter"
+}

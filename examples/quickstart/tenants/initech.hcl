@@ -1,0 +1,4 @@
+tenant "initech" {
+  display_name = "Initech"
+  plan         = "starter"
+}

@@ -1,0 +1,8 @@
+//! End-to-end tests of the `tenantform` binary on real stacks.
+
+mod support;
+
+mod fixtures;
+mod lifecycle;
+mod plans;
+mod safety;
