@@ -5,6 +5,7 @@
 //! history, every history entry must have exactly its changes in the change log (group
 //! commits are all or nothing), the current rows must equal the change log replayed, and the
 //! dead child's lock must still be there (never silently stolen) until `force-unlock`.
+#![cfg(unix)]
 
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader, Write};
@@ -107,16 +108,25 @@ fn crash_child_entry_point() {
     }
 }
 
+/// A child process mid-commit. Its stdin and stdout pipes stay open until the child is
+/// killed: were they closed first, the child would see the end of its input, return, and
+/// release its locks gracefully, and the kill would test nothing.
+struct Running {
+    child: std::process::Child,
+    _go: std::process::ChildStdin,
+    _acks: std::sync::mpsc::Receiver<(u64, u64)>,
+}
+
 /// Starts a child, lets it make at least `acks` acknowledged commits, then starts one more (a
 /// group commit: the widest window for a torn write) and returns while it runs, `delay`
 /// after the go-ahead, with the last acknowledged serial.
-fn run_child_until(path: &std::path::Path, acks: usize, delay: Duration) -> (std::process::Child, u64) {
+fn run_child_until(path: &std::path::Path, acks: usize, delay: Duration) -> (Running, u64) {
     let mut child = Command::new(std::env::current_exe().expect("current exe"))
         .args([CHILD_TEST, "--exact", "--nocapture", "--test-threads=1"])
         .env(CHILD_ENV, path)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(std::fs::File::create(path.with_extension("child.log")).expect("child log"))
         .spawn()
         .expect("spawn child");
     let mut stdin = child.stdin.take().expect("child stdin");
@@ -158,7 +168,7 @@ fn run_child_until(path: &std::path::Path, acks: usize, delay: Duration) -> (std
             writeln!(stdin, "go").expect("go-ahead");
             stdin.flush().expect("flush go-ahead");
             std::thread::sleep(delay);
-            return (child, last);
+            return (Running { child, _go: stdin, _acks: rx }, last);
         }
     }
 }
@@ -193,7 +203,8 @@ fn sigkill_mid_commit_leaves_a_consistent_state() {
     let mut previous = 0;
     let rounds = [(25usize, 0u64), (61, 300), (40, 700), (7, 1200), (90, 100), (33, 2000), (52, 500), (18, 0)];
     for (round, (acks, delay_us)) in rounds.into_iter().enumerate() {
-        let (mut child, acked) = run_child_until(&path, acks, Duration::from_micros(delay_us));
+        let (mut running, acked) = run_child_until(&path, acks, Duration::from_micros(delay_us));
+        let child = &mut running.child;
         let child_pid = child.id();
         if round == 0 {
             // Two processes exclude each other: the child holds the stack's locks.
@@ -204,11 +215,18 @@ fn sigkill_mid_commit_leaves_a_consistent_state() {
                     assert_eq!(holders[0].operation, "apply");
                 }
                 Err(e) => panic!("expected Locked, got {e}"),
-                Ok(_) => panic!("a second process took a held lock"),
+                Ok(_) => panic!(
+                    "a second process took a held lock; child log:\n{}",
+                    std::fs::read_to_string(path.with_extension("child.log")).unwrap_or_default()
+                ),
             }
         }
         child.kill().expect("SIGKILL the child");
-        child.wait().expect("reap the child");
+        let status = child.wait().expect("reap the child");
+        {
+            use std::os::unix::process::ExitStatusExt;
+            assert_eq!(status.signal(), Some(9), "round {round}: the child died of SIGKILL, not on its own");
+        }
 
         let b = SqliteBackend::open(&path).expect("reopen after the crash");
         let problems = b.check_integrity().expect("integrity check");
