@@ -224,6 +224,9 @@ fn configure(conn: &Connection, reader: bool) -> Result<(), StateError> {
         )));
     }
     conn.pragma_update(None, "synchronous", "FULL").map_err(sql_err)?;
+    // On macOS a plain fsync does not reach the platter; F_FULLFSYNC does (no-op elsewhere).
+    conn.pragma_update(None, "fullfsync", true).map_err(sql_err)?;
+    conn.pragma_update(None, "checkpoint_fullfsync", true).map_err(sql_err)?;
     if reader {
         conn.pragma_update(None, "query_only", true).map_err(sql_err)?;
         // Large loads: keep pages cached and read through a memory map.
