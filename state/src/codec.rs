@@ -139,13 +139,27 @@ fn parse_status(what: &str, s: &str) -> Result<InstanceStatus, StateError> {
     }
 }
 
+/// Addresses are stored in their printed form. Refuse one that would read back as another
+/// address (an instance key with characters the address syntax cannot carry) rather than
+/// store a record that later loads under a different name and looks orphaned.
+fn printed<A: PartialEq + fmt::Display + std::str::FromStr>(addr: &A) -> Result<String, StateError> {
+    let text = addr.to_string();
+    match text.parse::<A>() {
+        Ok(back) if back == *addr => Ok(text),
+        _ => Err(StateError::Backend(format!(
+            "cannot store {text}: the address does not read back as itself (its instance key has \
+             characters the address syntax cannot carry)"
+        ))),
+    }
+}
+
 pub(crate) fn encode_instance(s: &InstanceState) -> Result<EncodedInstance, StateError> {
-    let address = s.addr.to_string();
+    let address = printed(&s.addr)?;
     let value = encode_value(&address, &s.value)?;
     let dependencies = if s.dependencies.is_empty() {
         None
     } else {
-        let deps: Vec<String> = s.dependencies.iter().map(ToString::to_string).collect();
+        let deps = s.dependencies.iter().map(printed).collect::<Result<Vec<String>, _>>()?;
         Some(encode_json(&address, &deps)?)
     };
     Ok(EncodedInstance {
@@ -185,7 +199,7 @@ pub(crate) fn decode_instance(c: &InstanceColumns<'_>) -> Result<InstanceState, 
 }
 
 pub(crate) fn encode_output(o: &OutputState) -> Result<EncodedOutput, StateError> {
-    let module = o.module.to_string();
+    let module = printed(&o.module)?;
     let what = format!("output {module}:{}", o.name);
     Ok(EncodedOutput {
         partition: Partition::of_module(&o.module).key().to_string(),
@@ -372,6 +386,43 @@ mod tests {
         assert!(enc.unknown_paths.is_some());
         let back = decode_value("t", &enc.json, enc.sensitive_paths.as_deref(), enc.unknown_paths.as_deref()).unwrap();
         assert_eq!(back, v);
+    }
+
+    #[test]
+    fn an_address_is_never_silently_renamed() {
+        use tenantform_engine::address::InstanceKey;
+        let base: InstanceAddr = "tenant.acme.random_id.x".parse().unwrap();
+        for key in ["plain", "a b", "q\"uote", "back\\slash", "tab\t", "a${b}", "x%{y", "cr\r", "nul\u{1}"] {
+            let mut s = InstanceState {
+                addr: base.resource.instance(InstanceKey::Str(key.into())),
+                provider: "random".into(),
+                schema_version: 0,
+                status: InstanceStatus::Ready,
+                value: Value::Null,
+                dependencies: Vec::new(),
+                create_before_destroy: false,
+            };
+            // Either stored and read back under the same address, or refused: never renamed.
+            if let Ok(back) = normalize_instance(&s) {
+                assert_eq!(back.addr, s.addr, "{key:?}");
+            }
+            s.dependencies = vec![s.addr.clone()];
+            s.addr = base.clone();
+            if let Ok(back) = normalize_instance(&s) {
+                assert_eq!(back.dependencies, s.dependencies, "dependency {key:?}");
+            }
+        }
+        let plain = base.resource.instance(InstanceKey::Str("a b".into()));
+        let s = InstanceState {
+            addr: plain,
+            provider: "random".into(),
+            schema_version: 0,
+            status: InstanceStatus::Ready,
+            value: Value::Null,
+            dependencies: Vec::new(),
+            create_before_destroy: false,
+        };
+        assert!(normalize_instance(&s).is_ok(), "ordinary keys are stored");
     }
 
     #[test]

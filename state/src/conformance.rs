@@ -45,6 +45,7 @@ pub fn cases() -> &'static [Case] {
         ("multi_partition_lock_is_all_or_nothing", multi_partition_lock_is_all_or_nothing),
         ("lock_wait_succeeds_when_released_during_the_wait", lock_wait_succeeds_when_released_during_the_wait),
         ("lock_wait_times_out_naming_the_holder", lock_wait_times_out_naming_the_holder),
+        ("lock_wait_without_limit_is_granted_on_release", lock_wait_without_limit_is_granted_on_release),
         ("dropping_a_guard_releases_its_locks", dropping_a_guard_releases_its_locks),
         ("lock_without_partitions_is_refused", lock_without_partitions_is_refused),
         ("force_unlock_removes_a_lock_and_stales_its_guard", force_unlock_removes_a_lock_and_stales_its_guard),
@@ -376,6 +377,19 @@ fn lock_wait_times_out_naming_the_holder(store: &dyn Store) {
     assert_eq!(refused[0].id, g1.info().id);
 }
 
+fn lock_wait_without_limit_is_granted_on_release(store: &dyn Store) {
+    let (b1, b2) = (store.client(), store.client());
+    let g1 = lock(b1.as_ref(), &[Partition::Root], "apply");
+    let releaser = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(100));
+        drop(g1);
+    });
+    // `-lock-timeout` of "forever": no overflow computing a deadline.
+    let g2 = b2.lock(&[Partition::Root], &info("apply"), Duration::MAX).expect("granted after the release");
+    releaser.join().expect("releaser thread");
+    assert_eq!(g2.partitions(), &[Partition::Root]);
+}
+
 fn dropping_a_guard_releases_its_locks(store: &dyn Store) {
     let (b1, b2) = (store.client(), store.client());
     let g = lock(b1.as_ref(), &[Partition::Root, tenant("acme")], "apply");
@@ -658,7 +672,9 @@ fn replace_all_needs_locks_on_touched_partitions(store: &dyn Store) {
     let mut want = StateSnapshot { lineage: lineage.clone(), ..StateSnapshot::default() };
     want.resources.insert(addr("tenant.acme.x.a"), res("tenant.acme.x.a", 2));
     match b.replace_all(g.as_ref(), "state push", &want, false) {
-        Err(StateError::PartitionNotLocked { partition, .. }) => assert_eq!(partition, Partition::Root),
+        Err(StateError::PartitionNotLocked { partition, .. }) => {
+            assert_eq!(partition, Partition::Root)
+        }
         other => panic!("expected PartitionNotLocked, got {other:?}"),
     }
     assert_eq!(load(b.as_ref()).serial, 1, "nothing written");

@@ -250,7 +250,8 @@ impl StateBackend for MemoryBackend {
         if wanted.is_empty() {
             return Err(StateError::Backend("a lock needs at least one partition".into()));
         }
-        let deadline = Instant::now() + wait;
+        // `None`: a wait too long to represent, i.e. wait for as long as it takes.
+        let deadline = Instant::now().checked_add(wait);
         let mut store = self.store();
         loop {
             let holders: Vec<LockInfo> = wanted.iter().filter_map(|p| store.locks.get(p).cloned()).collect();
@@ -267,11 +268,16 @@ impl StateBackend for MemoryBackend {
                 };
                 return Ok(Box::new(MemoryGuard { inner: Arc::clone(&self.inner), info, partitions: wanted }));
             }
-            let now = Instant::now();
-            if now >= deadline {
-                return Err(StateError::Locked { holders });
-            }
-            store = self.inner.released.wait_timeout(store, deadline - now).unwrap_or_else(|e| e.into_inner()).0;
+            store = match deadline {
+                Some(deadline) => {
+                    let now = Instant::now();
+                    if now >= deadline {
+                        return Err(StateError::Locked { holders });
+                    }
+                    self.inner.released.wait_timeout(store, deadline - now).unwrap_or_else(|e| e.into_inner()).0
+                }
+                None => self.inner.released.wait(store).unwrap_or_else(|e| e.into_inner()),
+            };
         }
     }
 

@@ -224,6 +224,9 @@ fn configure(conn: &Connection, reader: bool) -> Result<(), StateError> {
         )));
     }
     conn.pragma_update(None, "synchronous", "FULL").map_err(sql_err)?;
+    // On macOS a plain fsync does not reach the platter; F_FULLFSYNC does (no-op elsewhere).
+    conn.pragma_update(None, "fullfsync", true).map_err(sql_err)?;
+    conn.pragma_update(None, "checkpoint_fullfsync", true).map_err(sql_err)?;
     if reader {
         conn.pragma_update(None, "query_only", true).map_err(sql_err)?;
         // Large loads: keep pages cached and read through a memory map.
@@ -309,12 +312,17 @@ fn lock_from_row(row: &Row<'_>) -> rusqlite::Result<LockInfo> {
 
 /// Runs `sql` and decodes every row into `out`; `skip_removed` drops change-log rows whose
 /// value is NULL (column 4).
+///
+/// Rows are collected into a `Vec` and turned into a map once at the end ([`into_map`]):
+/// inserting one by one interleaves large B-tree node allocations with the many small frees
+/// of decoding, which sends glibc's allocator into `malloc_consolidate` on every node and
+/// made loads of 40,000 resources about a third slower.
 fn read_resources(
     conn: &Connection,
     sql: &str,
     params: impl rusqlite::Params,
     skip_removed: bool,
-    out: &mut BTreeMap<InstanceAddr, InstanceState>,
+    out: &mut Vec<InstanceState>,
 ) -> Result<(), StateError> {
     let mut stmt = conn.prepare_cached(sql).map_err(sql_err)?;
     let mut rows = stmt.query(params).map_err(sql_err)?;
@@ -322,10 +330,14 @@ fn read_resources(
         if skip_removed && row.get_ref(4).map_err(sql_err)? == rusqlite::types::ValueRef::Null {
             continue;
         }
-        let s = instance_from_row(row)?;
-        out.insert(s.addr.clone(), s);
+        out.push(instance_from_row(row)?);
     }
     Ok(())
+}
+
+/// Builds the snapshot's map in one bulk operation (see [`read_resources`]).
+fn into_map(rows: Vec<InstanceState>) -> BTreeMap<InstanceAddr, InstanceState> {
+    rows.into_iter().map(|s| (s.addr.clone(), s)).collect()
 }
 
 fn read_outputs(
@@ -423,7 +435,7 @@ fn verify_guard(tx: &Transaction<'_>, guard: &dyn LockGuard) -> Result<(), State
     Ok(())
 }
 
-fn bind_value<'a>(v: &'a EncodedValue) -> (&'a str, Option<&'a str>, Option<&'a str>) {
+fn bind_value(v: &EncodedValue) -> (&str, Option<&str>, Option<&str>) {
     (&v.json, v.sensitive_paths.as_deref(), v.unknown_paths.as_deref())
 }
 
@@ -685,15 +697,10 @@ impl StateBackend for SqliteBackend {
                 }
             }
         }
+        let mut resources = Vec::new();
         match filter {
             PartitionFilter::All => {
-                read_resources(
-                    &tx,
-                    &format!("SELECT {RESOURCE_COLUMNS} FROM resources"),
-                    [],
-                    false,
-                    &mut snap.resources,
-                )?;
+                read_resources(&tx, &format!("SELECT {RESOURCE_COLUMNS} FROM resources"), [], false, &mut resources)?;
                 read_outputs(&tx, &format!("SELECT {OUTPUT_COLUMNS} FROM outputs"), [], false, &mut snap.outputs)?;
             }
             PartitionFilter::Only(partitions) => {
@@ -704,7 +711,7 @@ impl StateBackend for SqliteBackend {
                         &format!("SELECT {RESOURCE_COLUMNS} FROM resources WHERE partition = ?1"),
                         [p.key()],
                         false,
-                        &mut snap.resources,
+                        &mut resources,
                     )?;
                     read_outputs(
                         &tx,
@@ -716,6 +723,7 @@ impl StateBackend for SqliteBackend {
                 }
             }
         }
+        snap.resources = into_map(resources);
         Ok(snap)
     }
 
@@ -848,6 +856,7 @@ impl StateBackend for SqliteBackend {
         };
         // SQLite takes the bare columns of a MAX() aggregate from the row holding the
         // maximum: the newest version of each address at or before `serial`.
+        let mut resources = Vec::new();
         read_resources(
             &tx,
             &format!(
@@ -856,8 +865,9 @@ impl StateBackend for SqliteBackend {
             ),
             [serial],
             true,
-            &mut snap.resources,
+            &mut resources,
         )?;
+        snap.resources = into_map(resources);
         read_outputs(
             &tx,
             &format!(
