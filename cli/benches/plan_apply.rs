@@ -51,7 +51,8 @@ fn main() {
     tenantform_engine::synthetic::write_tenant_stack(dir.path(), m, "100ms").unwrap();
     let (secs, mb, out) = timed(dir.path(), &["apply", "-auto-approve", "--json", "-parallelism", "1000"]);
     let summary: serde_json::Value =
-        serde_json::from_str(out.lines().rev().find(|l| l.contains("\"type\":\"summary\"")).unwrap_or("{}")).unwrap_or_default();
+        serde_json::from_str(out.lines().rev().find(|l| l.contains("\"type\":\"summary\"")).unwrap_or("{}"))
+            .unwrap_or_default();
     let apply_secs = summary["elapsed_seconds"].as_f64().unwrap_or(0.0);
     let commits = summary["state_commits"].as_u64().unwrap_or(0);
     let changes = summary["state_changes"].as_u64().unwrap_or(0);

@@ -10,7 +10,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::value::{quote_string, Value};
+use crate::value::Value;
 
 /// The key of one instance of a resource or module: none, `[0]` (count) or `["k"]` (for_each).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
@@ -37,9 +37,30 @@ impl fmt::Display for InstanceKey {
         match self {
             InstanceKey::None => Ok(()),
             InstanceKey::Int(i) => write!(f, "[{i}]"),
-            InstanceKey::Str(s) => write!(f, "[{}]", quote_string(s)),
+            InstanceKey::Str(s) => write!(f, "[{}]", quote_key(s)),
         }
     }
+}
+
+/// Quotes an instance key so that [`Target::from_str`] reads it back exactly: `"` and `\`
+/// escaped, control characters as `\n`, `\r`, `\t` or `\uXXXX`. (Addresses are not
+/// templates: `${` stays as it is.)
+fn quote_key(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 || c == '\u{7f}' => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
 }
 
 /// One step of a module path.
@@ -269,6 +290,14 @@ impl<'a> Lexer<'a> {
                     '\\' => match chars.next() {
                         Some((_, 'n')) => out.push('\n'),
                         Some((_, 't')) => out.push('\t'),
+                        Some((_, 'r')) => out.push('\r'),
+                        Some((_, 'u')) => {
+                            let hex: String = (0..4).filter_map(|_| chars.next().map(|(_, c)| c)).collect();
+                            match u32::from_str_radix(&hex, 16).ok().and_then(char::from_u32) {
+                                Some(c) => out.push(c),
+                                None => return self.fail(format!("invalid escape \\u{hex} in an instance key")),
+                            }
+                        }
                         Some((_, c)) => out.push(c),
                         None => break,
                     },
@@ -422,6 +451,18 @@ mod tests {
         round_trip("tenant.acme");
         round_trip("tenant.acme.module.db[0].data.postgres_role.r[\"a b\"]");
         round_trip("data.local_file.x");
+    }
+
+    #[test]
+    fn string_keys_round_trip_whatever_they_hold() {
+        for key in ["a${b}", "%{x}", "q\"uote", "back\\slash", "line\nbreak\r\t", "bell\u{7}", "ünï ☃", "[0]"] {
+            let addr =
+                ResourceAddr { module: ModuleAddr::root(), mode: Mode::Managed, ty: "t".into(), name: "n".into() }
+                    .instance(InstanceKey::Str(key.to_string()));
+            let text = addr.to_string();
+            let back: InstanceAddr = text.parse().unwrap_or_else(|e| panic!("{key:?} → {text}: {e}"));
+            assert_eq!(back, addr, "{key:?} → {text}");
+        }
     }
 
     #[test]

@@ -60,7 +60,10 @@ output "url" {
     )?;
     for i in 0..tenants {
         let plan = if i % 3 == 0 { "pro" } else { "starter" };
-        std::fs::write(dir.join(format!("tenants/t{i:05}.hcl")), format!("tenant \"t{i:05}\" {{\n  plan = \"{plan}\"\n}}\n"))?;
+        std::fs::write(
+            dir.join(format!("tenants/t{i:05}.hcl")),
+            format!("tenant \"t{i:05}\" {{\n  plan = \"{plan}\"\n}}\n"),
+        )?;
     }
     Ok(())
 }
