@@ -25,15 +25,28 @@
 //! The output is parsed again before it is returned: the formatter returns an error rather
 //! than ever hand back a file the engine cannot read.
 //!
-//! # Where we differ from `terraform fmt` on purpose
+//! # Where we differ from `terraform fmt`
 //!
-//! Terraform silently deletes block labels that contain `$` or `%` (`resource "a$b" "x" {}`
-//! becomes `resource "x" {}`), an artefact of how its label accessor reads tokens; here such
-//! labels are kept. Files that only Terraform's parser accepts (or only hcl-edit's) are the
-//! other visible difference: see the report in the test fixtures' README.
+//! - On purpose: Terraform silently deletes block labels that contain `$` or `%`
+//!   (`resource "a$b" "x" {}` becomes `resource "x" {}`) and rewrites `x[null]` and `x[true]`
+//!   to `x[]`, artefacts of how `hclwrite` reads those tokens back; we keep the text.
+//! - Which files count as valid: hcl-edit is the judge, plus a few checks (in this module) for
+//!   what it accepts and Terraform does not (`%{ifx}`, `for a inb`, `x.0.1`, an expression
+//!   continued after a heredoc's end marker). hcl-edit 0.8 rejects some valid files Terraform
+//!   formats, e.g. a conditional inside a call or collection on the right of a binary operator
+//!   (`a = 1 + f(x ? 1 : 0)`, fixed in hcl-edit 0.10); the engine cannot load those either.
+//! - Labels are re-escaped without Unicode NFC normalisation, which Terraform applies.
+//! - Alignment counts grapheme clusters with a small built-in approximation (combining marks,
+//!   joiners, variation selectors, skin tones, flags) rather than the full Unicode tables.
 //!
-//! This module owns layout only: it never evaluates, never reorders or removes attributes or
-//! blocks, and never touches the text of strings, heredocs or comments.
+//! Like Terraform, and unlike many formatters, this never adds a final newline, never removes
+//! blank lines at the end of the file, and keeps spaces after the last newline, so both tools'
+//! `-check` modes agree on how files end. (`terraform fmt -` on stdin does end its output with
+//! one newline: its terminal writer adds it. That is for the CLI to mirror.)
+//!
+//! This module owns layout only. Apart from Terraform's three rewrites above it changes nothing
+//! but the whitespace between tokens: it never evaluates, never reorders or removes attributes
+//! or blocks, and never touches the text inside strings, heredocs or comments.
 
 mod layout;
 mod lexer;
@@ -42,7 +55,9 @@ use std::fmt;
 use std::ops::Range;
 
 use hcl_edit::structure::{BlockLabel, Body, Structure};
-use hcl_edit::Span;
+use hcl_edit::Span as _;
+
+use crate::diagnostics::{Diagnostic, FileId, Span};
 
 use lexer::{Kind, Token};
 
@@ -67,6 +82,24 @@ impl FormatError {
         let line = before.matches('\n').count() + 1;
         let line_start = before.rfind('\n').map_or(0, |i| i + 1);
         (line, before[line_start..].chars().count() + 1)
+    }
+}
+
+impl FormatError {
+    /// The error as a diagnostic on `file` (the source that was formatted), pointing at the
+    /// character at [`FormatError::offset`], for the CLI to render like any other.
+    pub fn to_diagnostic(&self, file: FileId, src: &str) -> Diagnostic {
+        let mut start = self.offset.min(src.len());
+        while !src.is_char_boundary(start) {
+            start -= 1;
+        }
+        let end = src[start..]
+            .chars()
+            .next()
+            .map_or(start, |c| start + c.len_utf8());
+        Diagnostic::error("syntax-error", "Invalid HCL syntax: nothing was formatted")
+            .with_span(Some(Span::new(file, start..end)))
+            .with_label(self.message.clone())
     }
 }
 
@@ -437,6 +470,12 @@ fn relabel<'a>(
         return Ok(None);
     }
     let all = token_range(tokens, &(first_span.start..last_span.end));
+    if tokens[type_idx + 1..all.start.max(type_idx + 1)]
+        .iter()
+        .any(|t| t.kind != Kind::Comment)
+    {
+        return Err(internal_error(tokens[type_idx].start));
+    }
 
     let mut replacement = Vec::new();
     let mut i = all.start;
@@ -483,6 +522,15 @@ fn relabel<'a>(
         range: type_idx + 1..all.end.max(type_idx + 1),
         tokens: replacement,
     }))
+}
+
+fn internal_error(offset: usize) -> FormatError {
+    FormatError {
+        message: "internal formatter error: the parser and the tokenizer disagree about this \
+                  block header; the file was left unchanged"
+            .to_string(),
+        offset,
+    }
 }
 
 fn push_label<'a>(out: &mut Vec<Token<'a>>, value: &str) {
@@ -595,6 +643,17 @@ mod tests {
             offset: 7,
         };
         assert_eq!(err.line_col("a = 1\nb = ="), (2, 2));
+    }
+
+    #[test]
+    fn errors_become_diagnostics_pointing_at_one_character() {
+        let src = "a = \"é\nb";
+        let err = format_source(src).unwrap_err();
+        let diag = err.to_diagnostic(FileId(0), src);
+        assert_eq!(diag.code, "syntax-error");
+        let span = diag.span.unwrap();
+        assert_eq!(&src[span.range()], "\n");
+        assert_eq!(diag.label.as_deref(), Some(err.message.as_str()));
     }
 
     #[test]
