@@ -254,7 +254,7 @@ fn graphemes(text: &str) -> usize {
             | 0x1AB0..=0x1AFF | 0x1DC0..=0x1DFF | 0x200C | 0x200D | 0x20D0..=0x20FF
             | 0xFE00..=0xFE0F | 0xFE20..=0xFE2F | 0x1F3FB..=0x1F3FF | 0xE0020..=0xE007F)
             || (c == '\n' && prev == Some('\r'))
-            || prev == Some('\u{200D}')
+            || (prev == Some('\u{200D}') && is_pictographic(c))
             || (regional && regional_run % 2 == 1);
         regional_run = if regional { regional_run + 1 } else { 0 };
         if !extends {
@@ -263,6 +263,14 @@ fn graphemes(text: &str) -> usize {
         prev = Some(c);
     }
     count
+}
+
+/// Roughly Unicode's `Extended_Pictographic`: what a zero-width joiner glues onto.
+fn is_pictographic(c: char) -> bool {
+    matches!(c as u32,
+        0xA9 | 0xAE | 0x203C | 0x2049 | 0x2122 | 0x2139 | 0x2194..=0x21AA | 0x231A..=0x23FF
+        | 0x24C2 | 0x25AA..=0x27BF | 0x2934 | 0x2935 | 0x2B05..=0x2B55 | 0x3030 | 0x303D
+        | 0x3297 | 0x3299 | 0x1F000..=0x1FAFF)
 }
 
 #[cfg(test)]
@@ -275,6 +283,7 @@ mod tests {
         assert_eq!(graphemes("a\r\n"), 2);
         assert_eq!(graphemes("e\u{301}"), 1);
         assert_eq!(graphemes("\u{1F469}\u{200D}\u{1F4BB}"), 1);
+        assert_eq!(graphemes("\u{1F469}\u{200D}  \u{1F4BB}"), 4);
         assert_eq!(graphemes("é"), 1);
         assert_eq!(graphemes("\u{1F1E9}\u{1F1EA}\u{1F1E9}"), 2);
     }

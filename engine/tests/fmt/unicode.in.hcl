@@ -5,4 +5,5 @@ locals {
   combining = "é" # combining accent
   flag = "🇩🇪" # regional indicators
   thumbs = "👍🏽" # skin tone modifier
+  joiner_then_space = "👩‍ 💻" # a joiner only glues pictographs
 }
