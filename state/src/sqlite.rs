@@ -43,6 +43,14 @@ const RESOURCE_COLUMNS: &str = "address, provider, schema_version, status, value
 const OUTPUT_COLUMNS: &str = "module, name, value, sensitive_paths, unknown_paths, sensitive";
 const LOCK_COLUMNS: &str = "partition, lock_id, operation, who, host, pid, created";
 
+/// Turns a backend error that came from a busy database back into the SQLite error (so the
+/// caller can retry), and any other error into a generic failure.
+fn busy_or(e: StateError) -> rusqlite::Error {
+    let busy = matches!(&e, StateError::Backend(m) if m.contains("database is locked") || m.contains("stayed busy"));
+    let code = if busy { rusqlite::ffi::SQLITE_BUSY } else { rusqlite::ffi::SQLITE_ERROR };
+    rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(code), Some(e.to_string()))
+}
+
 pub(crate) fn sql_err(e: rusqlite::Error) -> StateError {
     if let rusqlite::Error::SqliteFailure(f, _) = &e {
         if f.code == rusqlite::ErrorCode::DatabaseBusy {
@@ -93,11 +101,31 @@ impl SqliteBackend {
             other => other,
         };
         create_private(&path)?;
-        let mut writer = Connection::open(&path).map_err(sql_err).map_err(ctx)?;
-        configure(&writer, false).map_err(ctx)?;
-        schema::migrate(&mut writer).map_err(ctx)?;
-        let reader = Connection::open(&path).map_err(sql_err).map_err(ctx)?;
-        configure(&reader, true).map_err(ctx)?;
+        // Two processes opening a new file at once can hit SQLite's deadlock cases (switching
+        // to WAL, the first migration), where it returns BUSY at once instead of waiting:
+        // retry the whole opening sequence until the busy timeout.
+        let started = std::time::Instant::now();
+        let (writer, reader) = loop {
+            let attempt = (|| -> Result<(Connection, Connection), rusqlite::Error> {
+                let mut writer = Connection::open(&path)?;
+                configure(&writer, false).map_err(|e| busy_or(e))?;
+                schema::migrate(&mut writer).map_err(|e| busy_or(e))?;
+                let reader = Connection::open(&path)?;
+                configure(&reader, true).map_err(|e| busy_or(e))?;
+                Ok((writer, reader))
+            })();
+            match attempt {
+                Ok(pair) => break pair,
+                Err(rusqlite::Error::SqliteFailure(f, _))
+                    if f.code == rusqlite::ErrorCode::DatabaseBusy && started.elapsed() < BUSY_TIMEOUT =>
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(
+                        20 + (started.elapsed().as_millis() as u64 % 37),
+                    ));
+                }
+                Err(e) => return Err(ctx(sql_err(e))),
+            }
+        };
         Ok(SqliteBackend {
             inner: Arc::new(Inner {
                 path,

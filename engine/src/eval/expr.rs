@@ -658,57 +658,59 @@ impl Evaluator<'_> {
                         },
                     }
                 }
-                Element::Directive(Directive::If(d)) => {
-                    let c = self.expr(&d.if_expr.cond_expr)?;
-                    let (c, s) = c.unmark();
-                    *sensitive |= s;
-                    match c {
-                        Value::Unknown => *unknown = true,
-                        other => {
-                            let b = self.boolean(other, &d.if_expr.cond_expr, "%{if}")?;
-                            let else_strip = d.else_expr.as_ref().map(|e| e.strip);
-                            if b {
-                                let end = match else_strip {
-                                    Some(s) => s.strip_start(),
-                                    None => d.endif_expr.strip.strip_start(),
-                                };
-                                self.template_into(
-                                    &d.if_expr.template,
-                                    (d.if_expr.strip.strip_end(), end),
-                                    out,
-                                    unknown,
-                                    sensitive,
-                                )?;
-                            } else if let Some(e) = &d.else_expr {
-                                let edges = (e.strip.strip_end(), d.endif_expr.strip.strip_start());
-                                self.template_into(&e.template, edges, out, unknown, sensitive)?;
+                Element::Directive(dir) => match dir.as_ref() {
+                    Directive::If(d) => {
+                        let c = self.expr(&d.if_expr.cond_expr)?;
+                        let (c, s) = c.unmark();
+                        *sensitive |= s;
+                        match c {
+                            Value::Unknown => *unknown = true,
+                            other => {
+                                let b = self.boolean(other, &d.if_expr.cond_expr, "%{if}")?;
+                                let else_strip = d.else_expr.as_ref().map(|e| e.strip);
+                                if b {
+                                    let end = match else_strip {
+                                        Some(s) => s.strip_start(),
+                                        None => d.endif_expr.strip.strip_start(),
+                                    };
+                                    self.template_into(
+                                        &d.if_expr.template,
+                                        (d.if_expr.strip.strip_end(), end),
+                                        out,
+                                        unknown,
+                                        sensitive,
+                                    )?;
+                                } else if let Some(e) = &d.else_expr {
+                                    let edges = (e.strip.strip_end(), d.endif_expr.strip.strip_start());
+                                    self.template_into(&e.template, edges, out, unknown, sensitive)?;
+                                }
                             }
                         }
                     }
-                }
-                Element::Directive(Directive::For(d)) => {
-                    let coll = self.expr(&d.for_expr.collection_expr)?;
-                    let (coll, s) = coll.unmark();
-                    *sensitive |= s;
-                    let pairs = match self.iteration_pairs(coll, &d.for_expr.collection_expr)? {
-                        Some(p) => p,
-                        None => {
-                            *unknown = true;
-                            continue;
+                    Directive::For(d) => {
+                        let coll = self.expr(&d.for_expr.collection_expr)?;
+                        let (coll, s) = coll.unmark();
+                        *sensitive |= s;
+                        let pairs = match self.iteration_pairs(coll, &d.for_expr.collection_expr)? {
+                            Some(p) => p,
+                            None => {
+                                *unknown = true;
+                                continue;
+                            }
+                        };
+                        for (k, v) in pairs {
+                            let n = self.locals.len();
+                            if let Some(kv) = &d.for_expr.key_var {
+                                self.locals.push((kv.value().to_string(), k));
+                            }
+                            self.locals.push((d.for_expr.value_var.value().to_string(), v));
+                            let edges = (d.for_expr.strip.strip_end(), d.endfor_expr.strip.strip_start());
+                            let r = self.template_into(&d.for_expr.template, edges, out, unknown, sensitive);
+                            self.locals.truncate(n);
+                            r?;
                         }
-                    };
-                    for (k, v) in pairs {
-                        let n = self.locals.len();
-                        if let Some(kv) = &d.for_expr.key_var {
-                            self.locals.push((kv.value().to_string(), k));
-                        }
-                        self.locals.push((d.for_expr.value_var.value().to_string(), v));
-                        let edges = (d.for_expr.strip.strip_end(), d.endfor_expr.strip.strip_start());
-                        let r = self.template_into(&d.for_expr.template, edges, out, unknown, sensitive);
-                        self.locals.truncate(n);
-                        r?;
                     }
-                }
+                },
             }
         }
         Ok(())
@@ -992,8 +994,10 @@ fn precedence(op: BinaryOperator) -> u8 {
 fn strips_start(el: &Element) -> bool {
     match el {
         Element::Interpolation(i) => i.strip.strip_start(),
-        Element::Directive(Directive::If(d)) => d.if_expr.strip.strip_start(),
-        Element::Directive(Directive::For(d)) => d.for_expr.strip.strip_start(),
+        Element::Directive(dir) => match dir.as_ref() {
+            Directive::If(d) => d.if_expr.strip.strip_start(),
+            Directive::For(d) => d.for_expr.strip.strip_start(),
+        },
         Element::Literal(_) => false,
     }
 }
@@ -1001,8 +1005,10 @@ fn strips_start(el: &Element) -> bool {
 fn strips_end(el: &Element) -> bool {
     match el {
         Element::Interpolation(i) => i.strip.strip_end(),
-        Element::Directive(Directive::If(d)) => d.endif_expr.strip.strip_end(),
-        Element::Directive(Directive::For(d)) => d.endfor_expr.strip.strip_end(),
+        Element::Directive(dir) => match dir.as_ref() {
+            Directive::If(d) => d.endif_expr.strip.strip_end(),
+            Directive::For(d) => d.endfor_expr.strip.strip_end(),
+        },
         Element::Literal(_) => false,
     }
 }

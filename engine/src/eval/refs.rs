@@ -140,23 +140,25 @@ impl Walker {
             match el {
                 Element::Literal(_) => {}
                 Element::Interpolation(i) => self.expr(&i.expr),
-                Element::Directive(Directive::If(d)) => {
-                    self.expr(&d.if_expr.cond_expr);
-                    self.template(&d.if_expr.template);
-                    if let Some(e) = &d.else_expr {
-                        self.template(&e.template);
+                Element::Directive(dir) => match dir.as_ref() {
+                    Directive::If(d) => {
+                        self.expr(&d.if_expr.cond_expr);
+                        self.template(&d.if_expr.template);
+                        if let Some(e) = &d.else_expr {
+                            self.template(&e.template);
+                        }
                     }
-                }
-                Element::Directive(Directive::For(d)) => {
-                    self.expr(&d.for_expr.collection_expr);
-                    let n = self.bound.len();
-                    if let Some(k) = &d.for_expr.key_var {
-                        self.bound.push(k.value().to_string());
+                    Directive::For(d) => {
+                        self.expr(&d.for_expr.collection_expr);
+                        let n = self.bound.len();
+                        if let Some(k) = &d.for_expr.key_var {
+                            self.bound.push(k.value().to_string());
+                        }
+                        self.bound.push(d.for_expr.value_var.value().to_string());
+                        self.template(&d.for_expr.template);
+                        self.bound.truncate(n);
                     }
-                    self.bound.push(d.for_expr.value_var.value().to_string());
-                    self.template(&d.for_expr.template);
-                    self.bound.truncate(n);
-                }
+                },
             }
         }
     }
