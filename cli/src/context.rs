@@ -45,6 +45,9 @@ pub fn init_tracing(_global: &GlobalArgs) {
                 builder.with_writer(std::sync::Mutex::new(file)).with_ansi(false).init();
             }
         }
-        Err(_) => builder.with_writer(std::io::stderr).init(),
+        Err(_) => builder
+            .with_writer(std::io::stderr)
+            .with_ansi(crate::colour_allowed(std::io::IsTerminal::is_terminal(&std::io::stderr())))
+            .init(),
     }
 }

@@ -103,7 +103,7 @@ fn adapt(d: &Diagnostic, sources: &Sources) -> Rendered {
 
 /// Renders diagnostics to a string (for stderr).
 pub fn render(diags: &Diagnostics, sources: &Sources) -> String {
-    let tty = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let tty = crate::colour_allowed(std::io::stderr().is_terminal());
     let theme = if tty { GraphicalTheme::unicode() } else { GraphicalTheme::unicode_nocolor() };
     let handler = GraphicalReportHandler::new_themed(theme).with_width(if tty { 120 } else { 100 }).with_links(false);
     let mut out = String::new();

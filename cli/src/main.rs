@@ -12,10 +12,42 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+/// `-no-color`: the renderers and the logger look at this flag.
+static NO_COLOR: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+fn unsafe_free_set_no_color() {
+    NO_COLOR.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Whether output may use colour: a terminal, no `-no-color`, no `NO_COLOR`.
+pub fn colour_allowed(terminal: bool) -> bool {
+    terminal && !NO_COLOR.load(std::sync::atomic::Ordering::Relaxed) && std::env::var_os("NO_COLOR").is_none()
+}
+
 fn main() -> ExitCode {
     let argv = cli::normalize_args(std::env::args_os());
     let ordered_inputs = cli::ordered_var_args(&argv);
-    let parsed = cli::Cli::parse_from(argv);
+    // Usage errors exit 1 (as in Terraform), never 2, which -detailed-exitcode reserves for
+    // "there are changes".
+    let parsed = match cli::Cli::try_parse_from(argv) {
+        Ok(p) => p,
+        Err(e) => {
+            let code = if e.use_stderr() { 1 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    if parsed.global.no_color {
+        unsafe_free_set_no_color();
+    }
+    for input in &ordered_inputs {
+        if let tenantform_engine::inputs::RawInput::Var { name, origin, .. } = input {
+            if origin.contains("expected NAME=VALUE") || name.is_empty() {
+                eprintln!("Error: invalid {origin}: a variable is set as -var 'NAME=VALUE'");
+                return ExitCode::from(1);
+            }
+        }
+    }
     context::init_tracing(&parsed.global);
     match commands::run(parsed, ordered_inputs) {
         Ok(code) => code,

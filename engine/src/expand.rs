@@ -490,7 +490,7 @@ impl Scope for StaticScope<'_, '_> {
     }
 
     fn base_dir(&self) -> &Path {
-        &self.ev.stack.modules[self.mi].module.dir
+        &self.ev.stack.config.dir
     }
 }
 

@@ -90,7 +90,20 @@ impl Default for RetryPolicy {
 
 /// Runs `op` until it succeeds, fails permanently, or attempts run out. Only errors the
 /// provider marks transient are retried.
-pub async fn with_retries<T, F, Fut>(policy: RetryPolicy, mut op: F) -> Result<T, ProviderError>
+pub async fn with_retries<T, F, Fut>(policy: RetryPolicy, op: F) -> Result<T, ProviderError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, ProviderError>>,
+{
+    with_retries_notify(policy, &|_, _| {}, op).await
+}
+
+/// Like [`with_retries`], telling `notify` (attempt number, error) before each retry.
+pub async fn with_retries_notify<T, F, Fut>(
+    policy: RetryPolicy,
+    notify: &(dyn Fn(u32, &ProviderError) + Send + Sync),
+    mut op: F,
+) -> Result<T, ProviderError>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, ProviderError>>,
@@ -104,6 +117,7 @@ where
                 let jitter = rand_fraction();
                 let wait = cap.mul_f64(0.5 + 0.5 * jitter);
                 tracing::debug!(attempt, wait_ms = wait.as_millis() as u64, error = %e.summary, "transient provider error; retrying");
+                notify(attempt + 1, &e);
                 tokio::time::sleep(wait).await;
             }
             Err(mut e) if e.kind == ErrorKind::Transient => {

@@ -190,15 +190,8 @@ fn convert(ty: &Type, value: Value, path: &mut Vec<PathStep>) -> Result<Value, C
                 }
                 path.pop();
             }
-            if let Some(extra) = m.keys().next() {
-                return Err(err(
-                    path,
-                    format!("unexpected attribute \"{extra}\" (the type declares: {})", {
-                        let names: Vec<&str> = attrs.keys().map(String::as_str).collect();
-                        names.join(", ")
-                    }),
-                ));
-            }
+            // Attributes the type does not declare are dropped, as Terraform does: a module may
+            // take a bigger object than it needs.
             Value::Map(out)
         }
         (ty, v) => {
@@ -240,8 +233,8 @@ mod tests {
         assert_eq!(v.get("replicas"), Some(&Value::number(1)));
         let e = ty.convert(Value::map([("replicas", Value::number(2))])).unwrap_err();
         assert!(e.to_string().contains("\"plan\" is required"), "{e}");
-        let e = ty.convert(Value::map([("plan", Value::string("x")), ("oops", Value::Null)])).unwrap_err();
-        assert!(e.to_string().contains("unexpected attribute \"oops\""), "{e}");
+        let v = ty.convert(Value::map([("plan", Value::string("x")), ("extra", Value::Null)])).unwrap();
+        assert_eq!(v.get("extra"), None, "undeclared attributes are dropped");
     }
 
     #[test]

@@ -192,10 +192,13 @@ impl<'a> Walker<'a> {
             },
         };
         let raw = match raw {
-            Some(Value::Null) if !decl.nullable => {
+            // As in Terraform: an explicit null stays null unless `nullable = false`, which makes
+            // it take the default (or fail without one).
+            Some(Value::Null) if decl.nullable => Value::Null,
+            Some(Value::Null) if decl.default.is_none() => {
                 return Err(Diagnostic::error("null-value", format!("Variable \"{name}\" may not be null"))
                     .with_span(at.or(Some(decl.span)))
-                    .with_label("nullable = false"))
+                    .with_label("nullable = false and there is no default"))
             }
             Some(Value::Null) | None => match &decl.default {
                 Some(d) => {

@@ -192,3 +192,87 @@ fn apply_without_a_terminal_refuses_unless_auto_approved() {
     assert!(r.stderr.contains("-auto-approve"), "{}", r.stderr);
     assert!(stack.state_addresses().is_empty());
 }
+
+#[test]
+fn replace_triggered_by_replaces_when_the_trigger_changes() {
+    let stack = Stack::with_files(&[(
+        "main.hcl",
+        r#"
+variable "gen" {
+  type    = number
+  default = 1
+}
+
+resource "random_id" "config" {
+  byte_length = 4
+  keepers     = { gen = var.gen }
+}
+
+resource "random_pet" "server" {
+  lifecycle {
+    replace_triggered_by = [random_id.config]
+  }
+}
+"#,
+    )]);
+    stack.run(&["apply", "-auto-approve"]).ok();
+    let r = stack.run(&["plan", "-var", "gen=2"]).ok();
+    assert!(r.stdout.contains("# random_pet.server must be replaced"), "{}", r.stdout);
+    assert!(r.stdout.contains("replace_triggered_by: random_id.config changes"), "{}", r.stdout);
+    assert!(r.stdout.contains("Plan: 2 to add, 0 to change, 2 to destroy."), "{}", r.stdout);
+    let r = stack.run(&["plan"]).ok();
+    assert!(r.stdout.contains("No changes."), "{}", r.stdout);
+}
+
+#[test]
+fn drift_in_another_tenant_does_not_break_an_apply_that_does_not_lock_it() {
+    let stack = Stack::with_files(&[
+        ("main.hcl", "tenant_stack {\n  source = \"./tenant\"\n}\n\ntenant \"acme\" {}\ntenant \"globex\" {}\n"),
+        (
+            "tenant/main.hcl",
+            r#"
+variable "gen" {
+  default = 1
+}
+
+resource "local_secret" "token" {
+  name  = "${tenant.slug}-token"
+  value = "v${var.gen}"
+  lifecycle {
+    ignore_changes = [value]
+  }
+}
+
+resource "random_pet" "name" {
+  keepers = { gen = var.gen }
+}
+"#,
+        ),
+    ]);
+    stack.run(&["apply", "-auto-approve"]).ok();
+    // globex's secret drifts (hidden from the diff by ignore_changes); only acme changes.
+    std::fs::write(stack.path().join(".tenantform/local/secrets/globex-token"), "edited").unwrap();
+    let r = stack.run(&["apply", "-auto-approve", "-replace", "tenant.acme.random_pet.name"]).ok();
+    assert!(r.stdout.contains("Apply complete! Resources: 1 added, 0 changed, 1 destroyed."), "{}", r.stdout);
+    // The drift was not written into globex's partition, which this apply did not lock.
+    let globex = stack.state_json()["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["address"] == "tenant.globex.local_secret.token")
+        .unwrap()
+        .clone();
+    assert_ne!(globex["values"]["version"], serde_json::Value::Null);
+    let r = stack.run(&["drift"]);
+    assert_eq!(r.code, 2, "still drifted until a refresh-only apply records it: {}", r.all());
+}
+
+#[test]
+fn usage_errors_exit_1_not_2() {
+    let stack = sleepy();
+    let r = stack.run(&["plan", "--no-such-flag"]);
+    assert_eq!(r.code, 1, "{}", r.all());
+    let r = stack.run(&["plan", "-var", "delay"]);
+    assert_eq!(r.code, 1, "{}", r.all());
+    assert!(r.stderr.contains("NAME=VALUE"), "{}", r.stderr);
+}

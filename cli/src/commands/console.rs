@@ -33,7 +33,9 @@ pub fn run(args: ConsoleArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(1));
         }
     };
-    let (values, _) = validate_walk(&p.stack, &p.graph, &ctx.registry);
+    let (values, diags) = validate_walk(&p.stack, &p.graph, &ctx.registry);
+    // Values that failed to evaluate show as unknown below; say why first.
+    report(&diags, &p.sources);
     let mi = match &args.tenant {
         Some(t) => match p.stack.tenants.get(t) {
             Some(mi) => *mi,

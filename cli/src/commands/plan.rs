@@ -114,6 +114,16 @@ pub fn run(args: PlanArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
         }
     }
     let backend = open_backend(&state_location(&p, &ctx.dir)?)?;
+    // A plan takes no lock; when an apply is running, its in-flight objects look unfinished.
+    if let Ok(locks) = backend.locks() {
+        let mut seen = std::collections::BTreeSet::new();
+        for l in locks.iter().filter(|l| seen.insert(l.id.clone())) {
+            eprintln!(
+                "Warning: {} by {}@{} (pid {}) is running since {}: objects it is creating right now show as interrupted creates in this plan.\n",
+                l.operation, l.who, l.host, l.pid, l.created
+            );
+        }
+    }
     let rt = tokio::runtime::Runtime::new()?;
     let cancel = CancellationToken::new();
     let result = rt.block_on(async {

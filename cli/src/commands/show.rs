@@ -69,12 +69,7 @@ pub fn run(args: ShowArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
     }
     for r in state.resources.values().filter(|r| wanted(r.addr.tenant())) {
         println!("# {}:", r.addr);
-        println!(
-            "resource \"{}\" \"{}\" {}",
-            r.addr.resource.ty,
-            r.addr.resource.name,
-            render_value(&r.value, 4).replacen('{', "{", 1)
-        );
+        println!("resource \"{}\" \"{}\" {}", r.addr.resource.ty, r.addr.resource.name, render_value(&r.value, 2));
         println!();
     }
     Ok(ExitCode::SUCCESS)

@@ -192,7 +192,7 @@ pub fn run(args: StateArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
                 for a in found {
                     let r = &state.resources[&a];
                     println!("# {a}:");
-                    println!("resource \"{}\" \"{}\" {}", a.resource.ty, a.resource.name, render_value(&r.value, 4));
+                    println!("resource \"{}\" \"{}\" {}", a.resource.ty, a.resource.name, render_value(&r.value, 2));
                     if !r.dependencies.is_empty() {
                         println!("# depends on: {}", r.dependencies.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", "));
                     }

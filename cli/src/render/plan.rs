@@ -516,6 +516,7 @@ mod tests {
             import_id: None,
             moved_from: None,
             schema_version: 0,
+            record_only: false,
         }
     }
 

@@ -52,21 +52,38 @@ impl Committer {
                     let started = Instant::now();
                     let result = backend.commit(guard.as_ref(), &operation, &changes).map_err(|e| e.to_string());
                     stats.busy += started.elapsed();
-                    tracing::debug!(
-                        changes = changes.len(),
-                        requests = batch.len(),
-                        elapsed_us = started.elapsed().as_micros() as u64,
-                        "state commit"
-                    );
-                    if let Ok(serial) = &result {
-                        stats.transactions += 1;
-                        stats.changes += changes.len() as u64;
-                        stats.last_serial = *serial;
-                    } else if let Err(e) = &result {
-                        tracing::error!(error = %e, changes = changes.len(), "state commit failed");
-                    }
-                    for (_, reply) in batch {
-                        let _ = reply.send(result.clone());
+                    tracing::debug!(changes = changes.len(), requests = batch.len(), elapsed_us = started.elapsed().as_micros() as u64, "state commit");
+                    match result {
+                        Ok(serial) => {
+                            stats.transactions += 1;
+                            stats.changes += changes.len() as u64;
+                            stats.last_serial = serial;
+                            for (_, reply) in batch {
+                                let _ = reply.send(Ok(serial));
+                            }
+                        }
+                        Err(e) if batch.len() > 1 => {
+                            // One bad request must not fail the others it was batched with:
+                            // write them one by one.
+                            tracing::warn!(error = %e, requests = batch.len(), "group commit failed; committing requests one by one");
+                            for (changes, reply) in batch {
+                                let started = Instant::now();
+                                let r = backend.commit(guard.as_ref(), &operation, &changes).map_err(|e| e.to_string());
+                                stats.busy += started.elapsed();
+                                if let Ok(serial) = &r {
+                                    stats.transactions += 1;
+                                    stats.changes += changes.len() as u64;
+                                    stats.last_serial = *serial;
+                                }
+                                let _ = reply.send(r);
+                            }
+                        }
+                        Err(e) => {
+                            tracing::error!(error = %e, changes = changes.len(), "state commit failed");
+                            for (_, reply) in batch {
+                                let _ = reply.send(Err(e.clone()));
+                            }
+                        }
                     }
                 }
                 (guard, stats)

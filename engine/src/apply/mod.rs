@@ -27,7 +27,7 @@ use crate::plan::diff::{copy_config_marks, proposed};
 use crate::plan::planner::provider_diag;
 use crate::plan::{Action, Plan, PlanMode, ResourceChange};
 use crate::provider::{DataSourceType, ErrorKind, OpContext, PlanRequest, ProviderError, ResourceType, Schema};
-use crate::runtime::{with_retries, ConfiguredProviders, RetryPolicy, Schemas};
+use crate::runtime::{with_retries, with_retries_notify, ConfiguredProviders, RetryPolicy, Schemas};
 use crate::state::{Change, InstanceState, InstanceStatus, OutputState, StateSnapshot};
 use crate::validate::Prepared;
 use crate::value::Value;
@@ -126,6 +126,9 @@ pub async fn apply(input: ApplyInput<'_>, stop: CancellationToken, kill: Cancell
     let semaphore = Arc::new(Semaphore::new(input.options.parallelism.max(1)));
     let providers = input.providers.clone();
     let mut deposed: Vec<(InstanceAddr, InstanceState)> = Vec::new();
+    // Only partitions this apply changes are locked: refreshed values of unchanged objects are
+    // recorded there and nowhere else (`apply -refresh-only` records drift everywhere).
+    let locked: HashSet<crate::state::Partition> = plan.touched_partitions().into_iter().collect();
     let mut failed_nodes: HashSet<InstanceAddr> = HashSet::new();
 
     // Phase 0: adopt imported objects and record moves before anything changes.
@@ -195,8 +198,8 @@ pub async fn apply(input: ApplyInput<'_>, stop: CancellationToken, kill: Cancell
                                 (Some(c), _) if c.action == Action::NoOp => {
                                     let v = c.before.clone().unwrap_or(Value::Null);
                                     if let Some(pr) = &prior {
-                                        if pr.value != v || pr.status != InstanceStatus::Ready || c.moved_from.is_some()
-                                        {
+                                        let stale = pr.value != v || pr.status != InstanceStatus::Ready;
+                                        if c.record_only || (stale && locked.contains(&c.partition())) {
                                             let rec = record(c, v.clone(), InstanceStatus::Ready);
                                             if let Err(e) = input.commits.commit(vec![Change::Put(rec)]).await {
                                                 out.diags.push(commit_failed(&r.addr, &e));
@@ -372,7 +375,9 @@ pub async fn apply(input: ApplyInput<'_>, stop: CancellationToken, kill: Cancell
     for d in &plan.drift {
         let touched = changes.get(&d.addr).is_some_and(|c| c.action != Action::NoOp);
         match (&d.after, plan.mode) {
-            (None, _) if !touched => drift_changes.push(Change::Remove(d.addr.clone())),
+            (None, _) if !touched && locked.contains(&crate::state::Partition::of(&d.addr)) => {
+                drift_changes.push(Change::Remove(d.addr.clone()))
+            }
             (Some(after), PlanMode::RefreshOnly) => {
                 if let Some(prior) = input.state.resources.get(&d.addr) {
                     let mut rec = prior.clone();
@@ -462,6 +467,7 @@ fn unreachable_change(addr: &InstanceAddr) -> ResourceChange {
         import_id: None,
         moved_from: None,
         schema_version: 0,
+        record_only: false,
     }
 }
 
@@ -637,6 +643,15 @@ async fn run_job(job: Job) -> Result<JobResult, Diagnostic> {
 
 async fn execute(job: &Job) -> Result<JobResult, Diagnostic> {
     let ctx = OpContext { cancel: job.kill.clone(), timeout: None, address: job.addr.to_string() };
+    let notify = |attempt: u32, e: &ProviderError| {
+        job.observer.event(ApplyEvent::Retrying {
+            address: job.addr.clone(),
+            action: job.change.action,
+            attempt,
+            message: e.summary.clone(),
+        })
+    };
+    let notify: &(dyn Fn(u32, &ProviderError) + Send + Sync) = &notify;
     let fail = |op: &str, e: ProviderError| provider_diag(&job.addr, op, &e, Some(job.span));
     let schema = &job.schema;
     let config = &job.config;
@@ -646,7 +661,7 @@ async fn execute(job: &Job) -> Result<JobResult, Diagnostic> {
             .as_ref()
             .ok_or_else(|| fail("read", ProviderError::permanent("provider not configured")))?;
         let plain = config.clone().unmark_deep();
-        let v = with_retries(job.retry, || ds.read(&plain, &ctx)).await.map_err(|e| fail("read", e))?;
+        let v = with_retries_notify(job.retry, notify, || ds.read(&plain, &ctx)).await.map_err(|e| fail("read", e))?;
         return Ok(JobResult { value: mark_schema_sensitive(copy_config_marks(config, v), schema), deposed: None });
     }
     let rt = job.resource.as_ref().ok_or_else(|| fail("apply", ProviderError::permanent("provider not configured")))?;
@@ -673,7 +688,7 @@ async fn execute(job: &Job) -> Result<JobResult, Diagnostic> {
         let marked = mark_schema_sensitive(copy_config_marks(config, planned.clone()), schema);
         // Record the intent first: a crash during the call leaves a row the next plan reconciles.
         commit(vec![Change::Put(record(&job.change, marked, InstanceStatus::Creating))]).await?;
-        match with_retries(job.retry, || rt.create(&planned, ctx)).await {
+        match with_retries_notify(job.retry, notify, || rt.create(&planned, ctx)).await {
             Ok(v) => Ok(mark_schema_sensitive(copy_config_marks(config, v), schema)),
             Err(e) => {
                 if e.kind == ErrorKind::Permanent || e.kind == ErrorKind::NotFound {
@@ -709,7 +724,7 @@ async fn execute(job: &Job) -> Result<JobResult, Diagnostic> {
             let planned = rt.plan(req).await.map_err(|e| fail("plan", e))?.planned;
             consistent(&planned)?;
             let plain_before = before.unmark_deep();
-            let v = with_retries(job.retry, || rt.update(&plain_before, &planned, ctx))
+            let v = with_retries_notify(job.retry, notify, || rt.update(&plain_before, &planned, ctx))
                 .await
                 .map_err(|e| fail("update", e))?;
             let v = mark_schema_sensitive(copy_config_marks(config, v), schema);
@@ -718,7 +733,7 @@ async fn execute(job: &Job) -> Result<JobResult, Diagnostic> {
         }
         Action::Replace => {
             let before = job.change.before.clone().unwrap_or(Value::Null).unmark_deep();
-            with_retries(job.retry, || rt.delete(&before, ctx)).await.map_err(|e| fail("delete", e))?;
+            with_retries_notify(job.retry, notify, || rt.delete(&before, ctx)).await.map_err(|e| fail("delete", e))?;
             commit(vec![Change::Remove(job.addr.clone())]).await?;
             let planned = plan_new().await.map_err(|e| fail("plan", e))?;
             let v = create(planned).await?;

@@ -83,7 +83,12 @@ const TOP_LEVEL_BLOCKS: &[&str] = &[
 
 impl Loader<'_> {
     fn display_name(&self, path: &Path) -> String {
-        path.strip_prefix(&self.cwd).unwrap_or(path).display().to_string()
+        let shown = path.strip_prefix(&self.cwd).unwrap_or(path).display().to_string();
+        if shown.is_empty() {
+            ".".to_string()
+        } else {
+            shown
+        }
     }
 
     /// Lists the configuration files of a directory: `*.hcl` and `*.tf`, sorted, hidden files
@@ -274,6 +279,29 @@ impl Loader<'_> {
             }
         }
         if let Some(stack) = &module.tenant_stack {
+            if let Some(inputs) = &stack.inputs {
+                if let hcl_edit::expr::Expression::Object(o) = &inputs.expr {
+                    for (k, _) in o.iter() {
+                        let Some(name) = k.as_ident().map(|i| i.to_string()) else { continue };
+                        if !stack.module.variables.contains_key(&name) {
+                            let span = hcl_edit::Span::span(k).map(|r| Span::new(inputs.file, r));
+                            let mut d = Diagnostic::error(
+                                "unknown-argument",
+                                format!("Shared input \"{name}\" is not a variable of the tenant stack"),
+                            )
+                            .with_span(span)
+                            .with_label(format!(
+                                "{} declares no variable \"{name}\"",
+                                self.display_name(&stack.module.dir)
+                            ));
+                            if let Some(s) = did_you_mean(&name, stack.module.variables.keys().map(String::as_str)) {
+                                d = d.with_help(format!("did you mean \"{s}\"?"));
+                            }
+                            self.diags.push(d);
+                        }
+                    }
+                }
+            }
             for t in module.tenants.values() {
                 if let Err(e) = validate_slug(&t.slug, &stack.reserved_slugs) {
                     let code = if e.message.contains("reserved") { "reserved-slug" } else { "invalid-slug" };
@@ -352,6 +380,16 @@ impl Loader<'_> {
                     },
                     None => (Type::Any, None),
                 };
+                if let Some(d) = body.attrs.get("default") {
+                    if let Some(r) = crate::eval::references(&d.expr).first() {
+                        self.diags.push(
+                            Diagnostic::error("invalid-default", "Variables not allowed in a default")
+                                .with_span(Some(r.span))
+                                .with_label("a variable's default must be a literal value")
+                                .with_help("compute derived values in a local: locals { x = coalesce(var.x, …) }"),
+                        );
+                    }
+                }
                 let var = Variable {
                     name: name.clone(),
                     span,
@@ -431,7 +469,7 @@ impl Loader<'_> {
                             Diagnostic::error("unsupported-block", format!("{} blocks are not supported", nb.ty))
                                 .with_span(Some(nb.type_span))
                                 .with_label("not supported by tenantform")
-                                .with_help("model the step as a resource (e.g. an exec resource) so it is planned and recorded"),
+                                .with_help("model the step as a resource of its own, so that it is planned, recorded and retried"),
                         ),
                         _ => rest.push(nb),
                     }
@@ -465,6 +503,15 @@ impl Loader<'_> {
                 }
             }
             "provider" => {
+                if !is_root {
+                    self.diags.push(
+                        Diagnostic::error("misplaced-block", "Provider configurations belong in the root module")
+                            .with_span(ident_span)
+                            .with_label("modules (and every tenant) use the root module's provider configurations")
+                            .with_help("move this block to the stack directory; use `provider = NAME.ALIAS` in resources to pick an aliased one"),
+                    );
+                    return;
+                }
                 let Some([name]) = self.labels::<1>(file, &b, "provider", &["name"]) else {
                     return;
                 };

@@ -554,6 +554,14 @@ impl Evaluator<'_> {
                 };
                 match m.remove(&k) {
                     Some(x) => x,
+                    None if s2 => {
+                        return Err(err(
+                            "invalid-index",
+                            "Invalid index",
+                            span,
+                            "the map has no element for this (sensitive) key",
+                        ));
+                    }
                     None => {
                         let mut d = err(
                             "invalid-index",
@@ -752,6 +760,7 @@ impl Evaluator<'_> {
         let mut map: BTreeMap<String, Value> = BTreeMap::new();
         let mut groups: BTreeMap<String, Vec<Value>> = BTreeMap::new();
         let mut unknown = false;
+        let mut marked = false;
         for (k, v) in pairs {
             let n = self.locals.len();
             if let Some(kv) = &f.intro.key_var {
@@ -761,7 +770,8 @@ impl Evaluator<'_> {
             let r = (|| -> Result<(), Diagnostic> {
                 if let Some(c) = &f.cond {
                     let cv = self.expr(&c.expr)?;
-                    let (cv, _) = cv.unmark();
+                    let (cv, s) = cv.unmark();
+                    marked |= s;
                     match cv {
                         Value::Unknown => {
                             unknown = true;
@@ -779,7 +789,10 @@ impl Evaluator<'_> {
                     None => list.push(val),
                     Some(ke) => {
                         let kv = self.expr(ke)?;
-                        let (kv, _) = kv.unmark();
+                        let (kv, s) = kv.unmark();
+                        // A key derived from a secret would show the secret: the whole result is
+                        // sensitive.
+                        marked |= s;
                         if matches!(kv, Value::Unknown) {
                             unknown = true;
                             return Ok(());
@@ -812,6 +825,7 @@ impl Evaluator<'_> {
             self.locals.truncate(n);
             r?;
         }
+        let sensitive = sensitive || marked;
         if unknown {
             return Ok(Value::Unknown.with_sensitive(sensitive));
         }

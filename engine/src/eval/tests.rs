@@ -155,3 +155,11 @@ fn templatefile_sees_only_its_variables() {
     std::fs::write(dir.path().join("bad.tpl"), "${var.name}").unwrap();
     assert!(eval_source("templatefile(\"bad.tpl\", {})", &s).is_err());
 }
+
+#[test]
+fn secrets_used_as_keys_or_conditions_keep_the_result_sensitive() {
+    assert!(ev("{ for k in [\"a\"] : var.password => k }").is_sensitive());
+    assert!(ev("[for k in [\"a\"] : k if var.password != \"\"]").is_sensitive());
+    let d = ev_err("var.tags[var.password]");
+    assert!(!format!("{d:?}").contains("hunter2"), "{d:?}");
+}

@@ -119,6 +119,10 @@ pub struct ResourceChange {
     pub moved_from: Option<InstanceAddr>,
     #[serde(default)]
     pub schema_version: u32,
+    /// The stored record must be rewritten although the object does not change (an interrupted
+    /// create whose object turned out to exist).
+    #[serde(default)]
+    pub record_only: bool,
 }
 
 impl ResourceChange {
@@ -204,7 +208,9 @@ impl Plan {
 
     /// Changes that do something.
     pub fn actionable(&self) -> impl Iterator<Item = &ResourceChange> {
-        self.changes.iter().filter(|c| c.action != Action::NoOp || c.import_id.is_some() || c.moved_from.is_some())
+        self.changes
+            .iter()
+            .filter(|c| c.action != Action::NoOp || c.import_id.is_some() || c.moved_from.is_some() || c.record_only)
     }
 
     pub fn summary(&self) -> Summary {

@@ -192,6 +192,8 @@ pub async fn plan(input: PlanInput<'_>, cancel: CancellationToken) -> Result<Pla
 
     let mut changes: Vec<ResourceChange> = Vec::new();
     let mut drift: Vec<Drift> = Vec::new();
+    // Actions decided so far, for replace_triggered_by.
+    let mut planned_actions: std::collections::HashMap<RiId, Action> = std::collections::HashMap::new();
     let mut w = Walker::new(stack, graph);
     let mut set: JoinSet<(NodeIndex, Done)> = JoinSet::new();
     loop {
@@ -291,10 +293,21 @@ pub async fn plan(input: PlanInput<'_>, cancel: CancellationToken) -> Result<Pla
                             }
                         },
                     };
+                    let triggered_by = r.config.lifecycle.replace_triggered_by.iter().find_map(|reference| {
+                        let crate::config::RefTarget::Resource(mode, ty, name) = &reference.target else { return None };
+                        let inst = stack.modules[r.mi].resources.get(&crate::expand::resource_key(*mode, ty, name))?;
+                        inst.items.iter().find_map(|(_, dep)| {
+                            let a = planned_actions.get(dep)?;
+                            matches!(a, Action::Create | Action::Update | Action::Replace | Action::CreateThenDelete)
+                                .then(|| stack.resources[*dep].addr.to_string())
+                        })
+                    });
                     let force_replace = if opts.replace.contains(&r.addr) {
                         Some("requested with -replace".to_string())
                     } else if prior.as_ref().is_some_and(|s| s.status == InstanceStatus::Tainted) {
                         Some("tainted: a previous apply left it incomplete".to_string())
+                    } else if let (Some(t), Some(_)) = (&triggered_by, &prior) {
+                        Some(format!("replace_triggered_by: {t} changes"))
                     } else {
                         None
                     };
@@ -364,6 +377,9 @@ pub async fn plan(input: PlanInput<'_>, cancel: CancellationToken) -> Result<Pla
             }
             Done::Resource(Ok(planned)) => {
                 if let Some(c) = planned.change {
+                    if let Node::Resource(ri) = &graph.graph[n] {
+                        planned_actions.insert(*ri, c.action);
+                    }
                     changes.push(c);
                 }
                 if let Some(d) = planned.drift {
@@ -475,6 +491,7 @@ pub async fn plan(input: PlanInput<'_>, cancel: CancellationToken) -> Result<Pla
                     import_id: None,
                     moved_from: None,
                     schema_version: s.schema_version,
+                    record_only: false,
                 }),
                 d,
             ))
@@ -682,6 +699,7 @@ async fn plan_instance_inner(job: &InstanceJob) -> Result<Planned, Diagnostics> 
                 import_id: None,
                 moved_from: None,
                 schema_version: job.schema_version,
+                record_only: false,
             };
             return Ok(Planned { change: Some(change), value: after, drift: None });
         }
@@ -695,6 +713,7 @@ async fn plan_instance_inner(job: &InstanceJob) -> Result<Planned, Diagnostics> 
     // Refresh.
     let mut reason: Option<String> = None;
     let mut drift = None;
+    let mut record_only = false;
     let current: Option<Value> = match &job.prior {
         None if job.import_id.is_some() => {
             let id = job.import_id.clone().unwrap_or_default();
@@ -740,6 +759,7 @@ async fn plan_instance_inner(job: &InstanceJob) -> Result<Planned, Diagnostics> 
                     Some(v) => {
                         let v = mark_schema_sensitive(copy_config_marks(&prior.value, v), schema);
                         if interrupted {
+                            record_only = true;
                             reason =
                                 Some("adopted: a previous create was interrupted after the object was made".into());
                         } else {
@@ -787,6 +807,7 @@ async fn plan_instance_inner(job: &InstanceJob) -> Result<Planned, Diagnostics> 
         import_id: import_id.clone(),
         moved_from: job.moved_from.clone(),
         schema_version: job.schema_version,
+        record_only: false,
     };
     let plan_new = |config: &Value| {
         let proposed = with_unknown_computed(config, schema);
@@ -828,7 +849,8 @@ async fn plan_instance_inner(job: &InstanceJob) -> Result<Planned, Diagnostics> 
     }
     let action = if changed.is_empty() { Action::NoOp } else { Action::Update };
     let mut change = base(action, Some(current), planned.clone(), Vec::new(), reason);
-    if action == Action::NoOp && change.import_id.is_none() && change.moved_from.is_none() {
+    change.record_only = record_only;
+    if action == Action::NoOp && change.import_id.is_none() && change.moved_from.is_none() && !record_only {
         // Nothing to show or apply: the planned object is the current one (saves memory on
         // large no-change plans).
         change.after = None;
