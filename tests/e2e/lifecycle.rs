@@ -117,3 +117,28 @@ fn a_failing_tenant_leaves_the_others_applied_and_state_exact() {
     assert!(r.stdout.contains("Resources: 2 added, 0 changed, 0 destroyed."), "{}", r.stdout);
     assert!(stack.get("initech.localhost").is_some());
 }
+
+#[test]
+fn rollback_on_failure_removes_a_new_tenant_but_never_an_active_one() {
+    let stack = Stack::from_fixture("stacks/local_tenants");
+    stack.write("tenants/initech.hcl", "tenant \"initech\" {\n  broken = true\n}\n");
+    let r = stack.run(&["apply", "-auto-approve", "--rollback-on-failure"]);
+    assert_eq!(r.code, 1, "{}", r.all());
+    assert!(r.stdout.contains("rolled back: tenant initech (3 object(s)"), "{}", r.stdout);
+    assert!(tenant_addrs(&stack, "initech").is_empty(), "nothing of initech stays in state");
+    assert!(!stack.path().join(".tenantform/local/databases/initech.sqlite").exists(), "nor on disk");
+    assert!(!stack.path().join(".tenantform/local/secrets/initech-session").exists());
+    assert_eq!(tenant_addrs(&stack, "acme").len(), 5, "other tenants untouched");
+    let r = stack.run(&["tenants"]).ok();
+    let line = r.stdout.lines().find(|l| l.starts_with("initech")).unwrap().to_string();
+    assert!(line.contains("failed") && line.contains("rolled back"), "{line}");
+    // An active tenant whose update fails is not rolled back.
+    stack.write("tenants/initech.hcl", "tenant \"initech\" {}\n");
+    stack.run(&["apply", "-auto-approve"]).ok();
+    stack.write("tenants/globex.hcl", "tenant \"globex\" {\n  broken = true\n  plan   = \"pro\"\n}\n");
+    let r = stack.run(&["apply", "-auto-approve", "--rollback-on-failure"]);
+    assert_eq!(r.code, 1, "{}", r.all());
+    assert!(!r.stdout.contains("rolled back"), "{}", r.stdout);
+    assert_eq!(tenant_addrs(&stack, "globex").len(), 5, "globex keeps everything");
+    assert!(stack.run(&["tenants"]).ok().stdout.lines().any(|l| l.starts_with("globex") && l.contains("failed")));
+}

@@ -41,6 +41,10 @@ pub struct ApplyArgs {
     /// How long to wait for a state lock held by someone else (e.g. 30s).
     #[arg(long = "lock-timeout", value_name = "DURATION", default_value = "0s")]
     pub lock_timeout: String,
+    /// Destroy what was created for a new tenant whose first provisioning failed (tenants that
+    /// were already active are never rolled back).
+    #[arg(long = "rollback-on-failure")]
+    pub rollback_on_failure: bool,
 }
 
 #[derive(Args, Debug)]
@@ -63,6 +67,7 @@ pub fn run_destroy(args: DestroyArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
             auto_approve: args.auto_approve,
             json: args.json,
             lock_timeout: args.lock_timeout,
+            rollback_on_failure: false,
         },
         ctx,
         true,
@@ -233,7 +238,11 @@ pub fn run(args: ApplyArgs, ctx: &Ctx, destroy: bool) -> anyhow::Result<ExitCode
             state: &state,
             commits: committer.handle(),
             observer: progress.clone(),
-            options: ApplyOptions { parallelism: args.flags.parallelism, ..ApplyOptions::default() },
+            options: ApplyOptions {
+                parallelism: args.flags.parallelism,
+                rollback_on_failure: args.rollback_on_failure,
+                ..ApplyOptions::default()
+            },
         };
         if !args.json {
             println!();
@@ -253,6 +262,7 @@ pub fn run(args: ApplyArgs, ctx: &Ctx, destroy: bool) -> anyhow::Result<ExitCode
                 "failed": outcome.failed.iter().map(|a| a.to_string()).collect::<Vec<_>>(),
                 "skipped": outcome.skipped.iter().map(|a| a.to_string()).collect::<Vec<_>>(),
                 "interrupted": outcome.interrupted,
+                "rolled_back": outcome.rolled_back,
                 "state_commits": stats.transactions, "state_changes": stats.changes,
                 "elapsed_seconds": elapsed.as_secs_f64(),
             }));
@@ -279,6 +289,9 @@ pub fn run(args: ApplyArgs, ctx: &Ctx, destroy: bool) -> anyhow::Result<ExitCode
                 }
                 for a in &outcome.skipped {
                     println!("  skipped: {a}");
+                }
+                for (t, n) in &outcome.rolled_back {
+                    println!("  rolled back: tenant {t} ({n} object(s) created by this apply destroyed; `tenantform tenants` shows it as failed)");
                 }
                 println!("State records everything that finished; run apply again to continue.");
             }

@@ -109,10 +109,14 @@ fn rows(p: &tenantform_engine::validate::Prepared, state: &StateSnapshot, drift:
                     .map(|l| l.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
                     .unwrap_or_default();
                 let at = f.get("at").and_then(|x| x.as_str()).unwrap_or("").to_string();
-                (
-                    if f.get("status").and_then(|s| s.as_str()) == Some("interrupted") { "failed" } else { "failed" },
-                    Some(format!("last apply ({at}) failed on: {}", failed.join(", "))),
-                )
+                let rolled_back = f.get("rolled_back").and_then(|x| x.as_bool()).unwrap_or(false);
+                let tail = if rolled_back { "; its first provisioning was rolled back" } else { "" };
+                let what = if f.get("status").and_then(|s| s.as_str()) == Some("interrupted") {
+                    "was interrupted"
+                } else {
+                    "failed"
+                };
+                ("failed", Some(format!("last apply ({at}) {what} on: {}{tail}", failed.join(", "))))
             } else if in_state == 0 {
                 ("pending", Some("not applied yet".to_string()))
             } else if !drifted.is_empty() {

@@ -46,11 +46,19 @@ pub struct ApplyOptions {
     pub retry: RetryPolicy,
     /// How often "still running" progress events are emitted.
     pub progress_interval: Duration,
+    /// When a tenant's first provisioning fails, destroy what this apply created for it (tenants
+    /// that were already active are never rolled back).
+    pub rollback_on_failure: bool,
 }
 
 impl Default for ApplyOptions {
     fn default() -> Self {
-        ApplyOptions { parallelism: 64, retry: RetryPolicy::default(), progress_interval: Duration::from_secs(10) }
+        ApplyOptions {
+            parallelism: 64,
+            retry: RetryPolicy::default(),
+            progress_interval: Duration::from_secs(10),
+            rollback_on_failure: false,
+        }
     }
 }
 
@@ -80,6 +88,9 @@ pub struct ApplyOutcome {
     pub interrupted: bool,
     /// Root module output values after the apply (sensitive ones marked).
     pub outputs: BTreeMap<String, Value>,
+    /// Tenants whose failed first provisioning was rolled back, with the number of objects
+    /// destroyed for each.
+    pub rolled_back: BTreeMap<String, usize>,
 }
 
 impl ApplyOutcome {
@@ -130,6 +141,8 @@ pub async fn apply(input: ApplyInput<'_>, stop: CancellationToken, kill: Cancell
     // recorded there and nowhere else (`apply -refresh-only` records drift everywhere).
     let locked: HashSet<crate::state::Partition> = plan.touched_partitions().into_iter().collect();
     let mut failed_nodes: HashSet<InstanceAddr> = HashSet::new();
+    // What this apply created, for --rollback-on-failure.
+    let mut created: HashMap<InstanceAddr, Value> = HashMap::new();
 
     // Phase 0: adopt imported objects and record moves before anything changes.
     let mut adopt = Vec::new();
@@ -328,6 +341,11 @@ pub async fn apply(input: ApplyInput<'_>, stop: CancellationToken, kill: Cancell
                 skip_dependents(&mut w, n, &mut out, &changes, "its provider failed to configure");
             }
             Done::Resource(action, Ok(res)) => {
+                if action == Action::Create {
+                    if let Node::Resource(ri) = &graph.graph[n] {
+                        created.insert(stack.resources[*ri].addr.clone(), res.value.clone());
+                    }
+                }
                 match action {
                     Action::Create => out.added += 1,
                     Action::Update => out.changed += 1,
@@ -368,6 +386,41 @@ pub async fn apply(input: ApplyInput<'_>, stop: CancellationToken, kill: Cancell
     }
     if !deletes.is_empty() {
         run_deletes(deletes, &input, &providers, &semaphore, &stop, &kill, &mut out).await;
+    }
+
+    // Rollback of tenants whose first provisioning failed.
+    if input.options.rollback_on_failure {
+        let mut failed_tenants: Vec<String> =
+            out.failed.iter().filter_map(|a| a.tenant().map(str::to_string)).collect();
+        failed_tenants.sort();
+        failed_tenants.dedup();
+        for t in failed_tenants {
+            let was_new = !input.state.resources.keys().any(|a| a.tenant() == Some(t.as_str()));
+            if !was_new {
+                continue;
+            }
+            let jobs: Vec<DeleteJob> = plan
+                .changes
+                .iter()
+                .filter(|c| c.addr.tenant() == Some(t.as_str()) && c.action == Action::Create)
+                .filter_map(|c| {
+                    let value = match created.get(&c.addr) {
+                        Some(v) => v.clone(),
+                        // A failed create may have left an object behind: delete by the plan.
+                        None if failed_nodes.contains(&c.addr) => c.after.clone()?.unknown_to_null(),
+                        None => return None,
+                    };
+                    Some((c.addr.clone(), c.provider.clone(), value, c.dependencies.clone(), None))
+                })
+                .collect();
+            let before = out.destroyed;
+            let made = jobs.iter().filter(|j| created.contains_key(&j.0)).count();
+            if !jobs.is_empty() {
+                run_deletes(jobs, &input, &providers, &semaphore, &stop, &kill, &mut out).await;
+            }
+            out.destroyed = before;
+            out.rolled_back.insert(t, made);
+        }
     }
 
     // Drift that the plan found and nothing above rewrote.
@@ -433,6 +486,7 @@ pub async fn apply(input: ApplyInput<'_>, stop: CancellationToken, kill: Cancell
                 ("status", Value::string(status)),
                 ("at", Value::string(crate::state::now_rfc3339())),
                 ("failed", Value::List(errors.into_iter().map(Value::String).collect())),
+                ("rolled_back", Value::Bool(out.rolled_back.contains_key(t))),
             ]);
             drift_changes.push(Change::PutOutput(OutputState {
                 module,
