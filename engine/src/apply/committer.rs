@@ -111,6 +111,23 @@ pub struct CommitHandle {
 }
 
 impl CommitHandle {
+    /// Queues changes for the next transaction without waiting; the receiver tells when they
+    /// are durable (or why not).
+    pub fn submit(&self, changes: Vec<Change>) -> oneshot::Receiver<Result<u64, String>> {
+        let (reply, wait) = oneshot::channel();
+        match &self.tx {
+            Some(tx) => {
+                if let Err(mpsc::SendError((_, reply))) = tx.send((changes, reply)) {
+                    let _ = reply.send(Err("the state committer has stopped".into()));
+                }
+            }
+            None => {
+                let _ = reply.send(Err("the state committer has stopped".into()));
+            }
+        }
+        wait
+    }
+
     /// Writes changes and waits until they are durable. Returns the serial.
     pub async fn commit(&self, changes: Vec<Change>) -> Result<u64, String> {
         if changes.is_empty() {

@@ -119,6 +119,8 @@ struct JobResult {
     value: Value,
     /// The old object of a create-before-destroy replacement, now stored under this address.
     deposed: Option<(InstanceAddr, InstanceState)>,
+    /// The result's commit, when it was queued without waiting (see [`execute`]).
+    pending: Option<(InstanceAddr, tokio::sync::oneshot::Receiver<Result<u64, String>>)>,
 }
 
 enum Done {
@@ -141,6 +143,8 @@ pub async fn apply(input: ApplyInput<'_>, stop: CancellationToken, kill: Cancell
     // recorded there and nowhere else (`apply -refresh-only` records drift everywhere).
     let locked: HashSet<crate::state::Partition> = plan.touched_partitions().into_iter().collect();
     let mut failed_nodes: HashSet<InstanceAddr> = HashSet::new();
+    // Result records queued without waiting; all must be durable before the apply ends.
+    let mut pending_commits: Vec<(InstanceAddr, tokio::sync::oneshot::Receiver<Result<u64, String>>)> = Vec::new();
     // What this apply created, for --rollback-on-failure.
     let mut created: HashMap<InstanceAddr, Value> = HashMap::new();
 
@@ -165,8 +169,18 @@ pub async fn apply(input: ApplyInput<'_>, stop: CancellationToken, kill: Cancell
     // Phase 1: creates, updates, replacements, reads, in dependency order.
     let mut w = Walker::new(stack, graph);
     let mut set: JoinSet<(NodeIndex, Done)> = JoinSet::new();
+    let cap = input.options.parallelism.max(1);
+    let mut deferred: std::collections::VecDeque<NodeIndex> = std::collections::VecDeque::new();
     loop {
-        while let Some(n) = w.next_ready() {
+        // Resource nodes start only while fewer than `parallelism` calls are in flight; the
+        // others wait here, unevaluated (evaluating them just before they run is the point).
+        loop {
+            let next = if set.len() < cap { deferred.pop_front().or_else(|| w.next_ready()) } else { w.next_ready() };
+            let Some(n) = next else { break };
+            if matches!(graph.graph[n], Node::Resource(_)) && set.len() >= cap {
+                deferred.push_back(n);
+                continue;
+            }
             match &graph.graph[n] {
                 Node::Provider(key) => {
                     let cfg = match w.eval_node(n) {
@@ -358,6 +372,9 @@ pub async fn apply(input: ApplyInput<'_>, stop: CancellationToken, kill: Cancell
                 if let Some(d) = res.deposed {
                     deposed.push(d);
                 }
+                if let Some(p) = res.pending {
+                    pending_commits.push(p);
+                }
                 w.complete(n, res.value);
             }
             Done::Resource(action, Err(d)) => {
@@ -369,6 +386,14 @@ pub async fn apply(input: ApplyInput<'_>, stop: CancellationToken, kill: Cancell
                 out.diags.push(d);
                 fail_node(&mut w, n, &addr, &mut out, &changes, &input.observer, action, "");
             }
+        }
+    }
+
+    for (addr, wait) in pending_commits {
+        match wait.await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => out.diags.push(commit_failed(&addr, &e)),
+            Err(_) => out.diags.push(commit_failed(&addr, "the state committer stopped")),
         }
     }
 
@@ -716,7 +741,11 @@ async fn execute(job: &Job) -> Result<JobResult, Diagnostic> {
             .ok_or_else(|| fail("read", ProviderError::permanent("provider not configured")))?;
         let plain = config.clone().unmark_deep();
         let v = with_retries_notify(job.retry, notify, || ds.read(&plain, &ctx)).await.map_err(|e| fail("read", e))?;
-        return Ok(JobResult { value: mark_schema_sensitive(copy_config_marks(config, v), schema), deposed: None });
+        return Ok(JobResult {
+            value: mark_schema_sensitive(copy_config_marks(config, v), schema),
+            deposed: None,
+            pending: None,
+        });
     }
     let rt = job.resource.as_ref().ok_or_else(|| fail("apply", ProviderError::permanent("provider not configured")))?;
     let saved_after = job.change.after.clone().unwrap_or(Value::Null);
@@ -758,8 +787,12 @@ async fn execute(job: &Job) -> Result<JobResult, Diagnostic> {
             let planned = plan_new().await.map_err(|e| fail("plan", e))?;
             consistent(&planned)?;
             let v = create(planned).await?;
-            commit(vec![Change::Put(record(&job.change, v.clone(), InstanceStatus::Ready))]).await?;
-            Ok(JobResult { value: v, deposed: None })
+            // Dependents need not wait for this record to be durable: each of them records its
+            // own intent before it creates anything, and until this record lands the intent
+            // written above says the object may exist, which the next plan reconciles by reading
+            // it back. So the result is queued, and a level of the graph costs one commit.
+            let wait = job.commits.submit(vec![Change::Put(record(&job.change, v.clone(), InstanceStatus::Ready))]);
+            Ok(JobResult { value: v, deposed: None, pending: Some((job.addr.clone(), wait)) })
         }
         Action::Update => {
             let prior = job
@@ -783,7 +816,7 @@ async fn execute(job: &Job) -> Result<JobResult, Diagnostic> {
                 .map_err(|e| fail("update", e))?;
             let v = mark_schema_sensitive(copy_config_marks(config, v), schema);
             commit(vec![Change::Put(record(&job.change, v.clone(), InstanceStatus::Ready))]).await?;
-            Ok(JobResult { value: v, deposed: None })
+            Ok(JobResult { value: v, deposed: None, pending: None })
         }
         Action::Replace => {
             let before = job.change.before.clone().unwrap_or(Value::Null).unmark_deep();
@@ -792,7 +825,7 @@ async fn execute(job: &Job) -> Result<JobResult, Diagnostic> {
             let planned = plan_new().await.map_err(|e| fail("plan", e))?;
             let v = create(planned).await?;
             commit(vec![Change::Put(record(&job.change, v.clone(), InstanceStatus::Ready))]).await?;
-            Ok(JobResult { value: v, deposed: None })
+            Ok(JobResult { value: v, deposed: None, pending: None })
         }
         Action::CreateThenDelete => {
             let planned = plan_new().await.map_err(|e| fail("plan", e))?;
@@ -808,10 +841,10 @@ async fn execute(job: &Job) -> Result<JobResult, Diagnostic> {
             }
             let v = create(planned).await?;
             commit(vec![Change::Put(record(&job.change, v.clone(), InstanceStatus::Ready))]).await?;
-            Ok(JobResult { value: v, deposed: old.map(|o| (o.addr.clone(), o)) })
+            Ok(JobResult { value: v, deposed: old.map(|o| (o.addr.clone(), o)), pending: None })
         }
         Action::NoOp | Action::Delete | Action::Read => {
-            Ok(JobResult { value: job.change.before.clone().unwrap_or(Value::Null), deposed: None })
+            Ok(JobResult { value: job.change.before.clone().unwrap_or(Value::Null), deposed: None, pending: None })
         }
     }
 }

@@ -196,8 +196,18 @@ pub async fn plan(input: PlanInput<'_>, cancel: CancellationToken) -> Result<Pla
     let mut planned_actions: std::collections::HashMap<RiId, Action> = std::collections::HashMap::new();
     let mut w = Walker::new(stack, graph);
     let mut set: JoinSet<(NodeIndex, Done)> = JoinSet::new();
+    let cap = opts.parallelism.max(1);
+    let mut deferred: std::collections::VecDeque<NodeIndex> = std::collections::VecDeque::new();
     loop {
-        while let Some(n) = w.next_ready() {
+        // Resource nodes start only while fewer than `parallelism` calls are in flight; the
+        // others wait here, unevaluated (evaluating them just before they run is the point).
+        loop {
+            let next = if set.len() < cap { deferred.pop_front().or_else(|| w.next_ready()) } else { w.next_ready() };
+            let Some(n) = next else { break };
+            if matches!(graph.graph[n], Node::Resource(_)) && set.len() >= cap {
+                deferred.push_back(n);
+                continue;
+            }
             if cancel.is_cancelled() {
                 w.fail(n);
                 continue;
