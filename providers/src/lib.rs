@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use tenantform_engine::provider::Provider;
 
+pub mod cloudflare;
 pub mod http;
 pub mod local;
 pub mod neon;
@@ -26,6 +27,7 @@ pub(crate) mod testkit;
 /// Every built-in provider.
 pub fn all() -> Vec<Arc<dyn Provider>> {
     vec![
+        Arc::new(cloudflare::CloudflareProvider),
         Arc::new(local::LocalProvider),
         Arc::new(neon::NeonProvider),
         Arc::new(random::RandomProvider),
