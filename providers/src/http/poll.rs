@@ -89,9 +89,10 @@ where
 }
 
 fn human(d: Duration) -> String {
-    if d.as_secs() >= 60 && d.as_secs() % 60 == 0 {
-        format!("{}m", d.as_secs() / 60)
-    } else if d.as_millis() % 1000 == 0 {
+    let (secs, millis) = (d.as_secs(), d.as_millis());
+    if secs >= 60 && secs == secs / 60 * 60 {
+        format!("{}m", secs / 60)
+    } else if millis == millis / 1000 * 1000 {
         format!("{}s", d.as_secs())
     } else {
         format!("{}ms", d.as_millis())

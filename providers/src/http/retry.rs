@@ -69,7 +69,7 @@ pub fn parse_retry_after(value: &str) -> Option<Duration> {
         return Some(Duration::from_secs(secs));
     }
     match v.parse::<f64>() {
-        Ok(f) if f.is_finite() && f >= 0.0 && f < 86_400.0 => Some(Duration::from_secs_f64(f)),
+        Ok(f) if (0.0..86_400.0).contains(&f) => Some(Duration::from_secs_f64(f)),
         _ => None,
     }
 }
