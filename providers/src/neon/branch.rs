@@ -309,8 +309,28 @@ pub(crate) async fn find_project_of(
     id: &str,
     kind: &str,
 ) -> Result<String, ProviderError> {
-    let j: Json = neon.client.json(ctx, ApiRequest::get("/projects")).await?;
-    for p in j["projects"].as_array().into_iter().flatten() {
+    let projects: Vec<Json> = neon
+        .client
+        .paginate(
+            ctx,
+            100,
+            |cursor| {
+                let r = ApiRequest::get("/projects").query("limit", "400");
+                match cursor {
+                    Some(c) => r.query("cursor", c),
+                    None => r,
+                }
+            },
+            |resp| {
+                let mut page = crate::http::json_page::<Json>(resp, "projects", Some("/pagination/cursor"))?;
+                if page.items.is_empty() {
+                    page.next = None;
+                }
+                Ok(page)
+            },
+        )
+        .await?;
+    for p in &projects {
         let Some(pid) = p["id"].as_str() else { continue };
         let r = neon.client.send(ctx, ApiRequest::get(format!("/projects/{pid}/{kind}/{id}"))).await;
         match r {
