@@ -13,14 +13,26 @@ use std::sync::Arc;
 
 use tenantform_engine::provider::Provider;
 
+pub mod cloudflare;
+pub mod http;
 pub mod local;
+pub mod neon;
 pub mod random;
 pub mod support;
 pub mod time;
 
+#[cfg(test)]
+pub(crate) mod testkit;
+
 /// Every built-in provider.
 pub fn all() -> Vec<Arc<dyn Provider>> {
-    vec![Arc::new(local::LocalProvider), Arc::new(random::RandomProvider), Arc::new(time::TimeProvider)]
+    vec![
+        Arc::new(cloudflare::CloudflareProvider),
+        Arc::new(local::LocalProvider),
+        Arc::new(neon::NeonProvider),
+        Arc::new(random::RandomProvider),
+        Arc::new(time::TimeProvider),
+    ]
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 
 mod support;
 
+mod cloud;
 mod day2;
 mod fixtures;
 mod lifecycle;
