@@ -14,6 +14,7 @@ use std::sync::Arc;
 use tenantform_engine::provider::Provider;
 
 pub mod google;
+pub mod http;
 pub mod local;
 pub mod random;
 pub mod support;

@@ -1,0 +1,2 @@
+//! `tenantform-emulator`: runs one emulator (work in progress).
+fn main() {}
