@@ -7,6 +7,8 @@
 //! - [`random`]: `random_password`, `random_string`, `random_id`, `random_pet` (like
 //!   hashicorp/random).
 //! - [`time`]: `time_sleep` (like hashicorp/time).
+//! - [`google`]: Secret Manager secrets, versions and IAM members; Cloud Run v2 services and
+//!   their IAM members (like hashicorp/google).
 //! - [`local`]: the local tenant stack on this machine: SQLite databases, secrets files, real
 //!   processes, and hostnames served by a small HTTP router.
 use std::sync::Arc;
@@ -22,7 +24,12 @@ pub mod time;
 
 /// Every built-in provider.
 pub fn all() -> Vec<Arc<dyn Provider>> {
-    vec![Arc::new(local::LocalProvider), Arc::new(random::RandomProvider), Arc::new(time::TimeProvider)]
+    vec![
+        Arc::new(google::GoogleProvider::default()),
+        Arc::new(local::LocalProvider),
+        Arc::new(random::RandomProvider),
+        Arc::new(time::TimeProvider),
+    ]
 }
 
 #[cfg(test)]

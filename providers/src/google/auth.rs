@@ -213,23 +213,37 @@ impl fmt::Debug for Credentials {
 }
 
 /// Hands out a valid access token, minting a new one when the cached one is near expiry.
-/// One exchange at a time: concurrent callers wait for the same fresh token.
-pub struct TokenSource {
+/// One exchange at a time: concurrent callers wait for the same fresh token. Plugged into the
+/// shared HTTP client as its [`crate::http::TokenSource`].
+pub struct GoogleTokens {
     credentials: Credentials,
     scopes: Vec<String>,
     http: reqwest::Client,
-    cache: Mutex<Option<AccessToken>>,
+    cache: std::sync::Mutex<Option<AccessToken>>,
+    exchange_lock: Mutex<()>,
 }
 
-impl fmt::Debug for TokenSource {
+impl fmt::Debug for GoogleTokens {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TokenSource").field("credentials", &self.credentials).field("scopes", &self.scopes).finish()
+        f.debug_struct("GoogleTokens").field("credentials", &self.credentials).field("scopes", &self.scopes).finish()
     }
 }
 
-impl TokenSource {
-    pub fn new(credentials: Credentials, scopes: Vec<String>, http: reqwest::Client) -> TokenSource {
-        TokenSource { credentials, scopes, http, cache: Mutex::new(None) }
+impl GoogleTokens {
+    pub fn new(credentials: Credentials, scopes: Vec<String>) -> Result<GoogleTokens, ProviderError> {
+        let http = reqwest::Client::builder()
+            .use_rustls_tls()
+            .timeout(Duration::from_secs(30))
+            .user_agent(format!("tenantform/{}", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| ProviderError::permanent(format!("cannot build the OAuth HTTP client: {e}")))?;
+        Ok(GoogleTokens {
+            credentials,
+            scopes,
+            http,
+            cache: std::sync::Mutex::new(None),
+            exchange_lock: Mutex::new(()),
+        })
     }
 
     /// The service account's email, when that is the credential (for error messages).
@@ -240,25 +254,28 @@ impl TokenSource {
         }
     }
 
+    fn cached(&self) -> Option<String> {
+        let c = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        c.as_ref().filter(|t| t.fresh(SystemTime::now())).map(|t| t.token.clone())
+    }
+
     /// A token valid for at least another minute.
-    pub async fn token(&self) -> Result<String, ProviderError> {
+    pub async fn access_token(&self) -> Result<String, ProviderError> {
         let key = match &self.credentials {
             Credentials::AccessToken(t) => return Ok(t.clone()),
             Credentials::ServiceAccount(k) => k,
         };
-        let mut cache = self.cache.lock().await;
-        if let Some(t) = cache.as_ref().filter(|t| t.fresh(SystemTime::now())) {
-            return Ok(t.token.clone());
+        if let Some(t) = self.cached() {
+            return Ok(t);
+        }
+        let _one_at_a_time = self.exchange_lock.lock().await;
+        if let Some(t) = self.cached() {
+            return Ok(t);
         }
         let fresh = self.exchange(key).await?;
         let token = fresh.token.clone();
-        *cache = Some(fresh);
+        *self.cache.lock().unwrap_or_else(|p| p.into_inner()) = Some(fresh);
         Ok(token)
-    }
-
-    /// Forgets the cached token (after the API answered 401 with it).
-    pub async fn invalidate(&self) {
-        *self.cache.lock().await = None;
     }
 
     async fn exchange(&self, key: &ServiceAccountKey) -> Result<AccessToken, ProviderError> {
@@ -324,12 +341,26 @@ impl TokenSource {
     }
 }
 
+#[async_trait::async_trait]
+impl crate::http::TokenSource for GoogleTokens {
+    async fn token(&self, ctx: &tenantform_engine::provider::OpContext) -> Result<String, ProviderError> {
+        tokio::select! {
+            t = self.access_token() => t,
+            _ = ctx.cancel.cancelled() => Err(ProviderError::cancelled().with_detail("stopped while getting a Google access token")),
+        }
+    }
+
+    fn invalidate(&self) {
+        *self.cache.lock().unwrap_or_else(|p| p.into_inner()) = None;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     /// A throwaway 2048-bit key generated for tests only.
-    pub(crate) const TEST_KEY_PEM: &str = include_str!("../../../tests/emulators/src/google/testdata/test-sa-key.pem");
+    const TEST_KEY_PEM: &str = include_str!("../../../tests/emulators/src/google/testdata/test-sa-key.pem");
 
     fn key() -> ServiceAccountKey {
         let json = serde_json::json!({
