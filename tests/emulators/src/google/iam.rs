@@ -9,13 +9,12 @@
 //!   `allUsers` / `allAuthenticatedUsers`; roles must look like `roles/…` or a custom role name.
 //!   Bindings with no members are dropped; duplicate members are collapsed.
 
-use std::collections::BTreeMap;
-
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use serde_json::{json, Value as Json};
 
 use super::ApiError;
+use crate::store::Collections;
 
 /// The etag of a resource that never had a policy.
 pub const EMPTY_ETAG: &str = "ACAB";
@@ -53,12 +52,8 @@ impl Policy {
     }
 }
 
-/// Policies by resource name.
-#[derive(Clone, Debug, Default)]
-pub struct Policies {
-    pub by_resource: BTreeMap<String, Policy>,
-    counter: u64,
-}
+/// The collection holding policies (one document per resource, id = resource name).
+pub const COLLECTION: &str = "iam_policies";
 
 fn valid_member(m: &str) -> bool {
     const PREFIXES: &[&str] = &[
@@ -85,74 +80,92 @@ fn valid_role(r: &str) -> bool {
     }
 }
 
-impl Policies {
-    pub fn get(&self, resource: &str) -> Json {
-        self.by_resource.get(resource).cloned().unwrap_or_default().to_json()
+fn load(c: &Collections, resource: &str) -> Policy {
+    match c.get(COLLECTION, resource) {
+        Some(d) => Policy {
+            version: d["version"].as_i64().unwrap_or(1),
+            bindings: d["bindings"].as_array().cloned().unwrap_or_default(),
+            etag: d["etag"].as_str().unwrap_or(EMPTY_ETAG).to_string(),
+        },
+        None => Policy::default(),
     }
+}
 
-    pub fn remove(&mut self, resource: &str) {
-        self.by_resource.remove(resource);
-    }
+/// The policy of a resource (`getIamPolicy`).
+pub fn get(c: &Collections, resource: &str) -> Json {
+    load(c, resource).to_json()
+}
 
-    /// Applies a `setIamPolicy` request body (already schema-validated).
-    pub fn set(&mut self, resource: &str, request: &Json) -> Result<Json, ApiError> {
-        let Some(policy) = request.get("policy").filter(|p| p.is_object()) else {
-            return Err(ApiError::invalid_argument_field("Policy is required.", "policy"));
-        };
-        let current = self.by_resource.get(resource).cloned().unwrap_or_default();
-        if let Some(etag) = policy.get("etag").and_then(Json::as_str) {
-            if etag != current.etag {
-                return Err(ApiError::aborted(
-                    "There were concurrent policy changes. Please retry the whole read-modify-write with exponential backoff.",
-                ));
-            }
+/// Whether `member` holds `role` on `resource`.
+pub fn has(c: &Collections, resource: &str, role: &str, member: &str) -> bool {
+    load(c, resource).has(role, member)
+}
+
+/// Forgets a deleted resource's policy.
+pub fn remove(c: &mut Collections, resource: &str) {
+    c.remove(COLLECTION, resource);
+}
+
+/// Applies a `setIamPolicy` request body (already schema-validated).
+pub fn set(c: &mut Collections, resource: &str, request: &Json) -> Result<Json, ApiError> {
+    let Some(policy) = request.get("policy").filter(|p| p.is_object()) else {
+        return Err(ApiError::invalid_argument_field("Policy is required.", "policy"));
+    };
+    let current = load(c, resource);
+    if let Some(etag) = policy.get("etag").and_then(Json::as_str) {
+        if etag != current.etag {
+            return Err(ApiError::aborted(
+                "There were concurrent policy changes. Please retry the whole read-modify-write with exponential backoff.",
+            ));
         }
-        let version = policy.get("version").and_then(Json::as_i64).unwrap_or(1);
-        if ![0, 1, 3].contains(&version) {
-            return Err(ApiError::invalid_argument(format!("Invalid policy version {version}; valid versions are 0, 1 and 3.")));
-        }
-        let mut bindings: Vec<Json> = Vec::new();
-        for (i, b) in policy.get("bindings").and_then(Json::as_array).cloned().unwrap_or_default().into_iter().enumerate() {
-            let role = b.get("role").and_then(Json::as_str).unwrap_or("");
-            if !valid_role(role) {
-                return Err(ApiError::invalid_argument_field(
-                    format!("Role {role:?} is not a valid role name."),
-                    &format!("policy.bindings[{i}].role"),
-                ));
-            }
-            let mut members: Vec<String> = Vec::new();
-            for m in b.get("members").and_then(Json::as_array).cloned().unwrap_or_default() {
-                let m = m.as_str().unwrap_or("").to_string();
-                if !valid_member(&m) {
-                    return Err(ApiError::invalid_argument(format!(
-                        "Invalid member '{m}' in binding for role {role}: use user:, serviceAccount:, group:, domain:, allUsers or allAuthenticatedUsers."
-                    )));
-                }
-                if !members.contains(&m) {
-                    members.push(m);
-                }
-            }
-            if b.get("condition").is_some() && version < 3 {
-                return Err(ApiError::invalid_argument(
-                    "Policies with conditional role bindings must set version 3.",
-                ));
-            }
-            if members.is_empty() {
-                continue;
-            }
-            let mut nb = json!({"role": role, "members": members});
-            if let Some(c) = b.get("condition") {
-                nb["condition"] = c.clone();
-            }
-            bindings.push(nb);
-        }
-        self.counter += 1;
-        let etag = STANDARD.encode([b"BwY".as_slice(), &self.counter.to_be_bytes()].concat());
-        let p = Policy { version: if version == 0 { 1 } else { version }, bindings, etag };
-        let out = p.to_json();
-        self.by_resource.insert(resource.to_string(), p);
-        Ok(out)
     }
+    let version = policy.get("version").and_then(Json::as_i64).unwrap_or(1);
+    if ![0, 1, 3].contains(&version) {
+        return Err(ApiError::invalid_argument(format!(
+            "Invalid policy version {version}; valid versions are 0, 1 and 3."
+        )));
+    }
+    let mut bindings: Vec<Json> = Vec::new();
+    for (i, b) in policy.get("bindings").and_then(Json::as_array).cloned().unwrap_or_default().into_iter().enumerate() {
+        let role = b.get("role").and_then(Json::as_str).unwrap_or("");
+        if !valid_role(role) {
+            return Err(ApiError::invalid_argument_field(
+                format!("Role {role:?} is not a valid role name."),
+                &format!("policy.bindings[{i}].role"),
+            ));
+        }
+        let mut members: Vec<String> = Vec::new();
+        for m in b.get("members").and_then(Json::as_array).cloned().unwrap_or_default() {
+            let m = m.as_str().unwrap_or("").to_string();
+            if !valid_member(&m) {
+                return Err(ApiError::invalid_argument(format!(
+                    "Invalid member '{m}' in binding for role {role}: use user:, serviceAccount:, group:, domain:, allUsers or allAuthenticatedUsers."
+                )));
+            }
+            if !members.contains(&m) {
+                members.push(m);
+            }
+        }
+        if b.get("condition").is_some() && version < 3 {
+            return Err(ApiError::invalid_argument("Policies with conditional role bindings must set version 3."));
+        }
+        if members.is_empty() {
+            continue;
+        }
+        let mut nb = json!({"role": role, "members": members});
+        if let Some(cond) = b.get("condition") {
+            nb["condition"] = cond.clone();
+        }
+        bindings.push(nb);
+    }
+    let counter = super::next_counter(c, "iam_etag");
+    let etag = STANDARD.encode([b"BwY".as_slice(), &counter.to_be_bytes()].concat());
+    let p = Policy { version: if version == 0 { 1 } else { version }, bindings, etag };
+    let out = p.to_json();
+    let mut doc = out.clone();
+    doc["resource"] = json!(resource);
+    c.insert(COLLECTION, resource, doc);
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -161,19 +174,20 @@ mod tests {
 
     #[test]
     fn read_modify_write_with_etags() {
-        let mut p = Policies::default();
+        let mut c = Collections::default();
         let r = "projects/1/secrets/s";
-        assert_eq!(p.get(r), json!({"version": 1, "etag": "ACAB"}));
-        let set = p
-            .set(r, &json!({"policy": {"etag": "ACAB", "bindings": [{"role": "roles/viewer", "members": ["allUsers", "allUsers"]}]}}))
+        assert_eq!(get(&c, r), json!({"version": 1, "etag": "ACAB"}));
+        let out = set(&mut c, r, &json!({"policy": {"etag": "ACAB", "bindings": [{"role": "roles/viewer", "members": ["allUsers", "allUsers"]}]}}))
             .unwrap();
-        assert_eq!(set["bindings"][0]["members"], json!(["allUsers"]));
-        let e = p.set(r, &json!({"policy": {"etag": "ACAB", "bindings": []}})).unwrap_err();
+        assert_eq!(out["bindings"][0]["members"], json!(["allUsers"]));
+        let e = set(&mut c, r, &json!({"policy": {"etag": "ACAB", "bindings": []}})).unwrap_err();
         assert_eq!((e.http, e.status), (409, "ABORTED"));
-        let e = p.set(r, &json!({"policy": {"bindings": [{"role": "viewer", "members": ["allUsers"]}]}})).unwrap_err();
+        let e = set(&mut c, r, &json!({"policy": {"bindings": [{"role": "viewer", "members": ["allUsers"]}]}}))
+            .unwrap_err();
         assert_eq!(e.status, "INVALID_ARGUMENT");
-        let e = p.set(r, &json!({"policy": {"bindings": [{"role": "roles/viewer", "members": ["bob"]}]}})).unwrap_err();
+        let e = set(&mut c, r, &json!({"policy": {"bindings": [{"role": "roles/viewer", "members": ["bob"]}]}}))
+            .unwrap_err();
         assert!(e.message.contains("Invalid member"));
-        assert!(p.by_resource[r].has("roles/viewer", "allUsers"));
+        assert!(has(&c, r, "roles/viewer", "allUsers"));
     }
 }

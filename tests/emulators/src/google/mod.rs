@@ -3,17 +3,105 @@
 //! for the service-account JWT flow and bearer-token checks ([`oauth`]), and IAM policies with
 //! etags ([`iam`]).
 //!
-//! The API logic here is plain functions over [`GRequest`] → `Result<Json, ApiError>`, so it is
-//! unit-testable without a socket; the HTTP wiring lives in the API modules' `router`.
+//! The API logic is plain functions over the shared [`Collections`] and a [`GRequest`] →
+//! `Result<Json, ApiError>`, unit-testable without a socket; [`api_router`] wires one API
+//! (plus the `/token` endpoint) into axum behind the shared gate (faults, request log).
 
 use std::collections::BTreeMap;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use axum::body::Bytes;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, post};
+use axum::Router;
 use serde_json::{json, Value as Json};
+
+use crate::store::Collections;
+use crate::{Core, Shared};
 
 pub mod iam;
 pub mod oauth;
 pub mod schema;
+
+/// The canonical `status` string of an HTTP status in Google's error model.
+pub fn canonical_status(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        400 => "INVALID_ARGUMENT",
+        401 => "UNAUTHENTICATED",
+        403 => "PERMISSION_DENIED",
+        404 => "NOT_FOUND",
+        409 => "ALREADY_EXISTS",
+        429 => "RESOURCE_EXHAUSTED",
+        499 => "CANCELLED",
+        501 => "UNIMPLEMENTED",
+        503 => "UNAVAILABLE",
+        504 => "DEADLINE_EXCEEDED",
+        405 | 412 => "FAILED_PRECONDITION",
+        _ if status.is_server_error() => "INTERNAL",
+        _ => "UNKNOWN",
+    }
+}
+
+/// A Google API error response (the [`crate::Spec::error`] of the Google emulators).
+pub fn error(status: StatusCode, message: &str) -> Response {
+    let body = json!({"error": {"code": status.as_u16(), "message": message, "status": canonical_status(status)}});
+    (status, axum::Json(body)).into_response()
+}
+
+/// A per-emulator counter kept in the store (etags, sequence numbers).
+pub fn next_counter(c: &mut Collections, name: &str) -> u64 {
+    let n = c.get("_counters", name).and_then(|d| d["value"].as_u64()).unwrap_or(0) + 1;
+    c.insert("_counters", name, json!({"name": name, "value": n}));
+    n
+}
+
+/// The logic of one Google API: `(core, store, request, caller principal)` → answer.
+pub type ApiFn = fn(&Core, &mut Collections, &GRequest, &str) -> Result<Json, ApiError>;
+
+/// The routes of a Google API emulator: everything under `/{version}/` goes to `api` (after
+/// the bearer-token check), and `POST /token` is the OAuth token endpoint.
+pub fn api_router(core: Shared, version: &'static str, api: ApiFn) -> Router {
+    let token_core = core.clone();
+    Router::new()
+        .route(
+            "/token",
+            post(move |headers: HeaderMap, body: Bytes| {
+                let core = token_core.clone();
+                async move {
+                    let host = headers.get("host").and_then(|h| h.to_str().ok()).unwrap_or("127.0.0.1");
+                    let audience = format!("http://{host}/token");
+                    let now = core.now_ms();
+                    let (status, j) = core.store.with(|c| oauth::token_endpoint(c, now, &body, &audience));
+                    (StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST), axum::Json(j)).into_response()
+                }
+            }),
+        )
+        .route(
+            &format!("/{version}/{{*rest}}"),
+            any(move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
+                let core = core.clone();
+                async move {
+                    let req = GRequest {
+                        method: method.to_string(),
+                        path: uri.path().to_string(),
+                        query: uri.query().map(parse_query).unwrap_or_default(),
+                        authorization: headers.get("authorization").and_then(|h| h.to_str().ok()).map(str::to_string),
+                        body: body.to_vec(),
+                    };
+                    let now = core.now_ms();
+                    let result = core.store.with(|c| {
+                        let caller = oauth::check(c, now, req.authorization.as_deref())?;
+                        api(&core, c, &req, &caller)
+                    });
+                    match result {
+                        Ok(j) => (StatusCode::OK, axum::Json(j)).into_response(),
+                        Err(e) => e.into_response(),
+                    }
+                }
+            }),
+        )
+}
 
 /// An error in Google's JSON envelope.
 #[derive(Clone, Debug, PartialEq)]
@@ -71,6 +159,11 @@ impl ApiError {
         json!({ "error": e })
     }
 
+    /// The HTTP response.
+    pub fn into_response(self) -> Response {
+        (StatusCode::from_u16(self.http).unwrap_or(StatusCode::BAD_REQUEST), axum::Json(self.body())).into_response()
+    }
+
     /// The numeric google.rpc.Code (for a long-running operation's `error`).
     pub fn rpc_code(&self) -> i64 {
         match self.status {
@@ -111,7 +204,18 @@ impl GRequest {
     /// Query parameters other than the allowed ones and the system parameters every Google API
     /// accepts (`alt`, `key`, `prettyPrint`, `fields`, …).
     pub fn check_query(&self, allowed: &[&str]) -> Result<(), ApiError> {
-        const SYSTEM: &[&str] = &["alt", "key", "prettyPrint", "fields", "quotaUser", "$.xgafv", "access_token", "callback", "upload_protocol", "uploadType"];
+        const SYSTEM: &[&str] = &[
+            "alt",
+            "key",
+            "prettyPrint",
+            "fields",
+            "quotaUser",
+            "$.xgafv",
+            "access_token",
+            "callback",
+            "upload_protocol",
+            "uploadType",
+        ];
         for (k, _) in &self.query {
             if !allowed.contains(&k.as_str()) && !SYSTEM.contains(&k.as_str()) {
                 return Err(ApiError::invalid_argument(format!(
@@ -127,9 +231,8 @@ impl GRequest {
         if self.body.iter().all(u8::is_ascii_whitespace) {
             return Ok(json!({}));
         }
-        serde_json::from_slice(&self.body).map_err(|e| {
-            ApiError::invalid_argument(format!("Invalid JSON payload received. Unexpected token.\n{e}"))
-        })
+        serde_json::from_slice(&self.body)
+            .map_err(|e| ApiError::invalid_argument(format!("Invalid JSON payload received. Unexpected token.\n{e}")))
     }
 }
 
@@ -181,13 +284,7 @@ pub fn rfc3339_at(t: SystemTime) -> String {
     let days = secs.div_euclid(86_400);
     let sod = secs.rem_euclid(86_400);
     let (y, m, dd) = civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{dd:02}T{:02}:{:02}:{:02}.{:09}Z",
-        sod / 3600,
-        (sod / 60) % 60,
-        sod % 60,
-        d.subsec_nanos()
-    )
+    format!("{y:04}-{m:02}-{dd:02}T{:02}:{:02}:{:02}.{:09}Z", sod / 3600, (sod / 60) % 60, sod % 60, d.subsec_nanos())
 }
 
 fn civil_from_days(z: i64) -> (i64, u32, u32) {
@@ -251,7 +348,10 @@ mod tests {
         let (segs, verb) = split_path("/v1/projects/p/secrets/s:addVersion", "/v1/").unwrap();
         assert_eq!(segs, vec!["projects", "p", "secrets", "s"]);
         assert_eq!(verb, Some("addVersion"));
-        assert_eq!(parse_query("secretId=a%2Db&x=1+2"), vec![("secretId".into(), "a-b".into()), ("x".into(), "1 2".into())]);
+        assert_eq!(
+            parse_query("secretId=a%2Db&x=1+2"),
+            vec![("secretId".into(), "a-b".into()), ("x".into(), "1 2".into())]
+        );
         assert_eq!(percent_decode("100%"), "100%");
         let p = Projects::default();
         assert_eq!(p.number("my-proj"), p.number("my-proj"));

@@ -64,7 +64,8 @@ pub fn run_v2() -> &'static Schemas {
 pub fn secretmanager_v1() -> &'static Schemas {
     static S: OnceLock<Schemas> = OnceLock::new();
     S.get_or_init(|| Schemas {
-        doc: serde_json::from_str(include_str!("discovery/secretmanager_v1.json")).expect("secretmanager_v1.json is valid"),
+        doc: serde_json::from_str(include_str!("discovery/secretmanager_v1.json"))
+            .expect("secretmanager_v1.json is valid"),
         package: "google.cloud.secretmanager.v1",
     })
 }
@@ -203,7 +204,11 @@ impl Schemas {
             }
             Some("number") => match v {
                 Json::Number(_) => Ok(()),
-                Json::String(s) if s.parse::<f64>().is_ok() || matches!(s.as_str(), "NaN" | "Infinity" | "-Infinity") => Ok(()),
+                Json::String(s)
+                    if s.parse::<f64>().is_ok() || matches!(s.as_str(), "NaN" | "Infinity" | "-Infinity") =>
+                {
+                    Ok(())
+                }
                 _ => Err(invalid_value(at, "TYPE_FLOAT", v)),
             },
             Some("boolean") => match v {
@@ -295,13 +300,26 @@ mod tests {
         let snake = json!({"template": {"max_instance_request_concurrency": 10}});
         s.validate("GoogleCloudRunV2Service", &snake, "service").unwrap();
 
-        let e = s.validate("GoogleCloudRunV2Service", &json!({"apiVersion": "serving.knative.dev/v1"}), "service").unwrap_err();
-        assert_eq!(e.http, 400);
-        assert_eq!(e.message, "Invalid JSON payload received. Unknown name \"apiVersion\" at 'service': Cannot find field.");
         let e = s
-            .validate("GoogleCloudRunV2Service", &json!({"template": {"maxInstanceRequestConcurrency": "lots"}}), "service")
+            .validate("GoogleCloudRunV2Service", &json!({"apiVersion": "serving.knative.dev/v1"}), "service")
             .unwrap_err();
-        assert!(e.message.contains("'service.template.max_instance_request_concurrency' (TYPE_INT32)"), "{}", e.message);
+        assert_eq!(e.http, 400);
+        assert_eq!(
+            e.message,
+            "Invalid JSON payload received. Unknown name \"apiVersion\" at 'service': Cannot find field."
+        );
+        let e = s
+            .validate(
+                "GoogleCloudRunV2Service",
+                &json!({"template": {"maxInstanceRequestConcurrency": "lots"}}),
+                "service",
+            )
+            .unwrap_err();
+        assert!(
+            e.message.contains("'service.template.max_instance_request_concurrency' (TYPE_INT32)"),
+            "{}",
+            e.message
+        );
         let e = s.validate("GoogleCloudRunV2Service", &json!({"template": {"timeout": 300}}), "service").unwrap_err();
         assert!(e.message.contains("google.protobuf.Duration"), "{}", e.message);
         let e = s.validate("GoogleCloudRunV2Service", &json!({"ingress": "EVERYONE"}), "service").unwrap_err();
