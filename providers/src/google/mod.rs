@@ -39,6 +39,9 @@ pub mod secret_manager_secret;
 pub mod secret_manager_secret_iam_member;
 pub mod secret_manager_secret_version;
 
+#[cfg(test)]
+mod tests;
+
 /// The Terraform provider's default for every `timeouts` entry.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(20 * 60);
 
