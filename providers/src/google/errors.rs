@@ -113,8 +113,12 @@ impl GoogleError {
     /// ("creating secret projects/p/secrets/db-url").
     pub fn into_provider_error(self, what: &str) -> ProviderError {
         let message = if self.message.is_empty() { "(no message)".to_string() } else { self.message.clone() };
-        let mut e = ProviderError::new(self.kind(), format!("{what} failed: {message}"))
-            .with_detail(format!("HTTP {} {}", self.http, self.status));
+        self.into_provider_error_with_summary(format!("{what} failed: {message}"))
+    }
+
+    /// A user-facing error with the given summary (which should carry the API's message).
+    pub fn into_provider_error_with_summary(self, summary: String) -> ProviderError {
+        let mut e = ProviderError::new(self.kind(), summary).with_detail(format!("HTTP {} {}", self.http, self.status));
         if let Some(h) = help_for(&self) {
             e = e.with_help(h);
         }

@@ -240,9 +240,7 @@ impl ErrorMapper for GoogleErrors {
     fn map(&self, f: &HttpFailure<'_>) -> ProviderError {
         let g = errors::GoogleError::from_response(f.status, f.body);
         let summary = f.summary(&g.message);
-        let mut e = g.clone().into_provider_error("");
-        e.summary = summary;
-        e
+        g.into_provider_error_with_summary(summary)
     }
 }
 

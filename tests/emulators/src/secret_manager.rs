@@ -59,7 +59,7 @@ fn not_found_secret(name: &str) -> ApiError {
 }
 
 fn next_etag(c: &mut Collections) -> String {
-    format!("\"{:014x}\"", 0x160b_3bd9_0000_00u64 + next_counter(c, "secret_etag"))
+    format!("\"{:014x}\"", 0x0016_0b3b_d900_0000_u64 + next_counter(c, "secret_etag"))
 }
 
 fn versions(doc: &Json) -> Vec<Version> {
