@@ -18,15 +18,20 @@ use tenantform_engine::provider::Provider;
 pub mod google;
 pub mod http;
 pub mod local;
+pub mod neon;
 pub mod random;
 pub mod support;
 pub mod time;
+
+#[cfg(test)]
+pub(crate) mod testkit;
 
 /// Every built-in provider.
 pub fn all() -> Vec<Arc<dyn Provider>> {
     vec![
         Arc::new(google::GoogleProvider::default()),
         Arc::new(local::LocalProvider),
+        Arc::new(neon::NeonProvider),
         Arc::new(random::RandomProvider),
         Arc::new(time::TimeProvider),
     ]

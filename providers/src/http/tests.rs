@@ -2,7 +2,6 @@
 //! and a raw TCP listener that drops connections.
 
 use std::collections::VecDeque;
-use std::io::Write;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -312,25 +311,6 @@ async fn paginates_with_a_cursor() {
     assert_eq!(uris, ["/v2/items", "/v2/items?cursor=c1", "/v2/items?cursor=c2"]);
 }
 
-/// A `MakeWriter` collecting log output in memory.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
-    type Writer = Captured;
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
-
 #[tokio::test]
 async fn logs_every_call_without_secrets() {
     let canary = "CANARY-s3cr3t-9f2c";
@@ -339,13 +319,7 @@ async fn logs_every_call_without_secrets() {
         reply(201, json!({"role": {"name": "app", "password": canary}, "connection_uri": format!("postgresql://app:{canary}@h/db")})),
     ])
     .await;
-    let out = Captured::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(out.clone())
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (out, _guard) = crate::testkit::LogCapture::install();
     let c = ApiClient::with_default_errors(
         ApiConfig::new("testapi", &base)
             .bearer(canary)
@@ -361,7 +335,7 @@ async fn logs_every_call_without_secrets() {
     )
     .await
     .unwrap();
-    let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
+    let text = out.text();
     assert!(text.contains("http call") && text.contains("status=503") && text.contains("status=201"), "{text}");
     assert!(text.contains("attempt=2") && text.contains("latency_ms"), "{text}");
     assert!(text.contains("path=/roles?password=<redacted>"), "{text}");
