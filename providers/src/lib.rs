@@ -7,6 +7,10 @@
 //! - [`random`]: `random_password`, `random_string`, `random_id`, `random_pet` (like
 //!   hashicorp/random).
 //! - [`time`]: `time_sleep` (like hashicorp/time).
+//! - [`google`]: Secret Manager secrets, versions and IAM members; Cloud Run v2 services and
+//!   their IAM members (like hashicorp/google).
+//! - [`neon`]: Neon branches, endpoints, roles, databases and connection URIs.
+//! - [`cloudflare`]: Cloudflare for SaaS custom hostnames and DNS records.
 //! - [`local`]: the local tenant stack on this machine: SQLite databases, secrets files, real
 //!   processes, and hostnames served by a small HTTP router.
 use std::sync::Arc;
@@ -14,6 +18,7 @@ use std::sync::Arc;
 use tenantform_engine::provider::Provider;
 
 pub mod cloudflare;
+pub mod google;
 pub mod http;
 pub mod local;
 pub mod neon;
@@ -28,6 +33,7 @@ pub(crate) mod testkit;
 pub fn all() -> Vec<Arc<dyn Provider>> {
     vec![
         Arc::new(cloudflare::CloudflareProvider),
+        Arc::new(google::GoogleProvider::default()),
         Arc::new(local::LocalProvider),
         Arc::new(neon::NeonProvider),
         Arc::new(random::RandomProvider),

@@ -95,6 +95,12 @@ impl FromStr for Kind {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
         let norm = s.to_ascii_lowercase().replace(['-', '_'], "");
+        // The Google emulators also answer to their issue names.
+        let norm = match norm.as_str() {
+            "googlesecrets" | "googlesecretmanager" => "secretmanager".to_string(),
+            "googlecloudrun" => "cloudrun".to_string(),
+            _ => norm,
+        };
         Kind::ALL.iter().copied().find(|k| k.name() == norm).ok_or_else(|| {
             let names: Vec<&str> = Kind::ALL.iter().map(|k| k.name()).collect();
             format!("unknown emulator {s:?} (one of: {})", names.join(", "))

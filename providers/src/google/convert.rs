@@ -1,0 +1,292 @@
+//! Schema-driven conversion between our resource values (snake_case attributes and nested
+//! blocks, as in the Terraform google provider) and Google's JSON (camelCase fields).
+//!
+//! Most Google fields are the camelCase of the Terraform attribute name, so one walk over the
+//! [`Schema`] does the work; the few exceptions (`replication.auto` ↔ `automatic`) come as a
+//! rename table. What cannot be expressed generically — output-only structures such as
+//! `terminal_condition`, int64-as-string counters — is handled by the resource that owns it.
+//!
+//! Rules: `to_api` sends settable attributes that are set (null and unknown are omitted;
+//! computed-only attributes are never sent); a `Single` block becomes an object (an empty
+//! block `{}` stays `{}`: `auto {}` means something), a `List` block an array. `from_api`
+//! produces a value of the same shape the engine decodes from configuration: every attribute
+//! present (null when the API omits it), `Single` blocks null or an object, `List` blocks a
+//! list.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Map as JsonMap, Value as Json};
+use tenantform_engine::provider::{Nesting, Schema};
+use tenantform_engine::types::Type;
+use tenantform_engine::value::Value;
+
+/// Attribute or block names whose API field is not the plain camelCase (`("auto", "automatic")`).
+pub type Renames = &'static [(&'static str, &'static str)];
+
+/// `max_instance_count` → `maxInstanceCount`.
+pub fn camel(snake: &str) -> String {
+    let mut out = String::with_capacity(snake.len());
+    let mut upper = false;
+    for c in snake.chars() {
+        if c == '_' {
+            upper = true;
+        } else if upper {
+            out.extend(c.to_uppercase());
+            upper = false;
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn api_name(name: &str, renames: Renames) -> String {
+    renames.iter().find(|(ours, _)| *ours == name).map(|(_, api)| api.to_string()).unwrap_or_else(|| camel(name))
+}
+
+/// Converts a resource value (or a nested block's value) to the API's JSON object, skipping
+/// the attributes and blocks named in `skip` at this level (handled by the caller).
+pub fn to_api(schema: &Schema, value: &Value, renames: Renames, skip: &[&str]) -> Json {
+    let mut out = JsonMap::new();
+    let (value, _) = value.unmarked();
+    let Some(m) = value.as_map() else { return Json::Object(out) };
+    for (name, a) in &schema.attributes {
+        if skip.contains(&name.as_str()) || !a.is_settable() {
+            continue;
+        }
+        if let Some(j) = m.get(name).and_then(primitive_to_json) {
+            out.insert(api_name(name, renames), j);
+        }
+    }
+    for (name, b) in &schema.blocks {
+        if skip.contains(&name.as_str()) {
+            continue;
+        }
+        let Some(v) = m.get(name) else { continue };
+        match (b.nesting, v.unmarked().0) {
+            (Nesting::Single, x @ Value::Map(_)) => {
+                out.insert(api_name(name, renames), to_api(&b.schema, x, renames, &[]));
+            }
+            (Nesting::List, Value::List(items)) if !items.is_empty() => {
+                let arr = items.iter().map(|i| to_api(&b.schema, i, renames, &[])).collect();
+                out.insert(api_name(name, renames), Json::Array(arr));
+            }
+            _ => {}
+        }
+    }
+    Json::Object(out)
+}
+
+/// JSON for a known attribute value; `None` for null and unknown.
+pub fn primitive_to_json(v: &Value) -> Option<Json> {
+    let (v, _) = v.unmarked();
+    match v {
+        Value::Null | Value::Unknown => None,
+        Value::Bool(b) => Some(Json::Bool(*b)),
+        Value::Number(n) => {
+            if n.fract() == 0.0 && n.abs() < 9.0e15 {
+                Some(Json::from(*n as i64))
+            } else {
+                serde_json::Number::from_f64(*n).map(Json::Number)
+            }
+        }
+        Value::String(s) => Some(Json::String(s.clone())),
+        Value::List(items) | Value::Set(items) => {
+            Some(Json::Array(items.iter().filter_map(primitive_to_json).collect()))
+        }
+        Value::Map(m) => {
+            Some(Json::Object(m.iter().filter_map(|(k, v)| primitive_to_json(v).map(|j| (k.clone(), j))).collect()))
+        }
+        Value::Sensitive(inner) => primitive_to_json(inner),
+    }
+}
+
+/// Converts an API JSON object to a value of `schema`'s shape. Attributes of types this walk
+/// cannot map (lists of objects) are left null for the caller to fill.
+pub fn from_api(schema: &Schema, json: &Json, renames: Renames) -> Value {
+    let empty = JsonMap::new();
+    let obj = json.as_object().unwrap_or(&empty);
+    let mut out = BTreeMap::new();
+    for (name, a) in &schema.attributes {
+        let v = obj.get(&api_name(name, renames)).map(|j| json_to_value(j, &a.ty)).unwrap_or(Value::Null);
+        out.insert(name.clone(), v);
+    }
+    for (name, b) in &schema.blocks {
+        let j = obj.get(&api_name(name, renames));
+        let v = match (b.nesting, j) {
+            (Nesting::Single, Some(j @ Json::Object(_))) => from_api(&b.schema, j, renames),
+            (Nesting::Single, _) => Value::Null,
+            (Nesting::List, Some(Json::Array(items))) => {
+                Value::List(items.iter().map(|i| from_api(&b.schema, i, renames)).collect())
+            }
+            (Nesting::List, _) => Value::List(Vec::new()),
+        };
+        out.insert(name.clone(), v);
+    }
+    Value::Map(out)
+}
+
+/// A JSON value as a value of type `ty` (int64 strings become numbers where a number is
+/// wanted; numbers become strings where a string is wanted).
+pub fn json_to_value(j: &Json, ty: &Type) -> Value {
+    match (ty, j) {
+        (_, Json::Null) => Value::Null,
+        (Type::String, Json::String(s)) => Value::string(s.as_str()),
+        (Type::String, Json::Number(n)) => Value::string(n.to_string()),
+        (Type::String, Json::Bool(b)) => Value::string(b.to_string()),
+        (Type::Number, Json::Number(n)) => n.as_f64().map(Value::number).unwrap_or(Value::Null),
+        (Type::Number, Json::String(s)) => s.parse::<f64>().map(Value::number).unwrap_or(Value::Null),
+        (Type::Bool, Json::Bool(b)) => Value::Bool(*b),
+        (Type::Map(inner), Json::Object(m)) => {
+            Value::Map(m.iter().map(|(k, v)| (k.clone(), json_to_value(v, inner))).collect())
+        }
+        (Type::List(inner), Json::Array(items)) => Value::List(items.iter().map(|i| json_to_value(i, inner)).collect()),
+        (Type::Set(inner), Json::Array(items)) => Value::set(items.iter().map(|i| json_to_value(i, inner)).collect()),
+        (Type::Object(attrs), Json::Object(m)) => Value::Map(
+            attrs
+                .iter()
+                .map(|(k, a)| (k.clone(), m.get(&camel(k)).map(|v| json_to_value(v, &a.ty)).unwrap_or(Value::Null)))
+                .collect(),
+        ),
+        (Type::Any, other) => Value::from_json(other),
+        _ => Value::Null,
+    }
+}
+
+/// Keeps out of `read` the blocks the API fills with defaults when the user configured none:
+/// for each path (block names from the top), a block that is null/empty in `reference` (the
+/// prior state or the plan) is reset to null/empty in `read`. Lists are matched index by index.
+/// This is how a server default (`ports`, `resources`, `traffic`) stays out of the diff without
+/// hiding drift in anything the user did configure.
+pub fn drop_unconfigured_blocks(schema: &Schema, read: &mut Value, reference: &Value, paths: &[&[&str]]) {
+    for p in paths {
+        drop_path(schema, read, reference, p);
+    }
+}
+
+fn drop_path(schema: &Schema, read: &mut Value, reference: &Value, path: &[&str]) {
+    let Some((first, rest)) = path.split_first() else { return };
+    let Some(b) = schema.blocks.get(*first) else { return };
+    let Value::Map(rm) = read else { return };
+    let refv = reference.get(first).map(|v| v.unmarked().0).unwrap_or(&Value::Null);
+    let Some(slot) = rm.get_mut(*first) else { return };
+    if rest.is_empty() {
+        let configured = match refv {
+            Value::Null => false,
+            Value::List(items) => !items.is_empty(),
+            Value::Unknown => true,
+            _ => true,
+        };
+        if !configured {
+            *slot = match b.nesting {
+                Nesting::Single => Value::Null,
+                Nesting::List => Value::List(Vec::new()),
+            };
+        }
+        return;
+    }
+    match (b.nesting, slot) {
+        (Nesting::Single, s @ Value::Map(_)) => drop_path(&b.schema, s, refv, rest),
+        (Nesting::List, Value::List(items)) => {
+            let refs = refv.as_list().unwrap_or(&[]);
+            for (i, item) in items.iter_mut().enumerate() {
+                drop_path(&b.schema, item, refs.get(i).unwrap_or(&Value::Null), rest);
+            }
+        }
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tenantform_engine::provider::{AttributeSchema, BlockSchema};
+
+    use super::*;
+
+    fn schema() -> Schema {
+        let limits = Schema::new()
+            .attr("limits", AttributeSchema::optional(Type::Map(Box::new(Type::String))))
+            .attr("cpu_idle", AttributeSchema::optional_computed(Type::Bool));
+        let container = Schema::new()
+            .attr("image", AttributeSchema::required(Type::String))
+            .attr("args", AttributeSchema::optional(Type::List(Box::new(Type::String))))
+            .block(
+                "resources",
+                BlockSchema {
+                    nesting: Nesting::Single,
+                    schema: limits,
+                    min_items: 0,
+                    max_items: None,
+                    force_new: false,
+                },
+            );
+        let auto = Schema::new();
+        Schema::new()
+            .attr("max_instance_count", AttributeSchema::optional(Type::Number))
+            .attr("generation", AttributeSchema::computed(Type::String))
+            .attr("uri", AttributeSchema::computed(Type::String))
+            .block(
+                "containers",
+                BlockSchema {
+                    nesting: Nesting::List,
+                    schema: container,
+                    min_items: 0,
+                    max_items: None,
+                    force_new: false,
+                },
+            )
+            .block(
+                "auto",
+                BlockSchema { nesting: Nesting::Single, schema: auto, min_items: 0, max_items: None, force_new: false },
+            )
+    }
+
+    #[test]
+    fn round_trips_through_camel_case_json() {
+        let v = Value::map([
+            ("max_instance_count", Value::number(3)),
+            ("generation", Value::Unknown),
+            ("uri", Value::Null),
+            ("auto", Value::map::<&str>([])),
+            (
+                "containers",
+                Value::List(vec![Value::map([
+                    ("image", Value::string("hello")),
+                    ("args", Value::Null),
+                    (
+                        "resources",
+                        Value::map([
+                            ("limits", Value::map([("cpu", Value::string("1"))])),
+                            ("cpu_idle", Value::Unknown),
+                        ]),
+                    ),
+                ])]),
+            ),
+        ]);
+        let j = to_api(&schema(), &v, &[("auto", "automatic")], &[]);
+        assert_eq!(
+            j,
+            serde_json::json!({"maxInstanceCount": 3, "automatic": {}, "containers": [{"image": "hello", "resources": {"limits": {"cpu": "1"}}}]})
+        );
+        let mut back = from_api(
+            &schema(),
+            &serde_json::json!({
+                "maxInstanceCount": 3, "generation": "7", "automatic": {}, "uri": "https://x",
+                "containers": [{"image": "hello", "resources": {"limits": {"cpu": "1"}, "cpuIdle": true}}],
+            }),
+            &[("auto", "automatic")],
+        );
+        assert_eq!(back.get("generation"), Some(&Value::string("7")));
+        assert_eq!(back.get("auto"), Some(&Value::map([] as [(&str, Value); 0])));
+        let c = &back.get("containers").unwrap().as_list().unwrap()[0];
+        assert_eq!(c.get("args"), Some(&Value::Null));
+        assert_eq!(c.get("resources").unwrap().get("cpu_idle"), Some(&Value::Bool(true)));
+
+        // A server-filled block the user never configured stays out of the state.
+        let reference = Value::map([("containers", Value::List(vec![Value::map([("resources", Value::Null)])]))]);
+        drop_unconfigured_blocks(&schema(), &mut back, &reference, &[&["containers", "resources"]]);
+        let c = &back.get("containers").unwrap().as_list().unwrap()[0];
+        assert_eq!(c.get("resources"), Some(&Value::Null));
+        assert_eq!(camel("max_instance_request_concurrency"), "maxInstanceRequestConcurrency");
+    }
+}
