@@ -247,7 +247,9 @@ pub fn run(args: ApplyArgs, ctx: &Ctx, destroy: bool) -> anyhow::Result<ExitCode
         if !args.json {
             println!();
         }
+        let apply_started = Instant::now();
         let outcome = apply(input, stop.clone(), kill).await;
+        let apply_seconds = apply_started.elapsed().as_secs_f64();
         let finished = tokio::task::spawn_blocking(move || committer.finish()).await?;
         let stats = finished.as_ref().map(|(_, s)| *s).unwrap_or_default();
         if let Some((guard, _)) = finished {
@@ -265,6 +267,7 @@ pub fn run(args: ApplyArgs, ctx: &Ctx, destroy: bool) -> anyhow::Result<ExitCode
                 "rolled_back": outcome.rolled_back,
                 "state_commits": stats.transactions, "state_changes": stats.changes,
                 "elapsed_seconds": elapsed.as_secs_f64(),
+                "apply_seconds": apply_seconds,
             }));
         } else {
             let verb = if destroy { "Destroy" } else { "Apply" };
