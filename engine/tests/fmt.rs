@@ -136,34 +136,3 @@ fn empty_and_whitespace_only_files() {
     assert_eq!(format_source("\n\n").unwrap(), "\n\n");
     assert_eq!(format_source("# only a comment").unwrap(), "# only a comment");
 }
-
-/// Developer tool for comparing with `terraform fmt` on a generated corpus (not run by
-/// default; nothing here needs terraform): formats every `*.tf` file in the directory named by
-/// `TENANTFORM_FMT_CORPUS`, writing `NAME.tf.ours` or, on error, `NAME.tf.ourerr`.
-#[test]
-#[ignore = "needs a corpus directory; see the doc comment"]
-fn format_corpus_for_differential_testing() {
-    let Ok(dir) = std::env::var("TENANTFORM_FMT_CORPUS") else {
-        return;
-    };
-    for entry in fs::read_dir(dir).expect("corpus directory") {
-        let path = entry.expect("entry").path();
-        if path.extension().is_none_or(|e| e != "tf") {
-            continue;
-        }
-        let Ok(src) = fs::read_to_string(&path) else {
-            continue;
-        };
-        let mut out = path.clone().into_os_string();
-        match format_source(&src) {
-            Ok(text) => {
-                out.push(".ours");
-                fs::write(out, text).expect("write");
-            }
-            Err(err) => {
-                out.push(".ourerr");
-                fs::write(out, format!("{err}\n")).expect("write");
-            }
-        }
-    }
-}
