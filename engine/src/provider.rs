@@ -250,11 +250,16 @@ pub struct ProviderError {
     /// The attribute the error is about, when there is one.
     #[serde(default)]
     pub attribute: Option<AttrPath>,
+    /// The provider already applied its own retry policy (e.g. its HTTP client): the engine
+    /// must not retry on top of it, which would multiply the attempts and could replay a
+    /// request the provider judged unsafe to repeat.
+    #[serde(default)]
+    pub retried: bool,
 }
 
 impl ProviderError {
     pub fn new(kind: ErrorKind, summary: impl Into<String>) -> Self {
-        ProviderError { kind, summary: summary.into(), detail: None, help: None, attribute: None }
+        ProviderError { kind, summary: summary.into(), detail: None, help: None, attribute: None, retried: false }
     }
     pub fn permanent(summary: impl Into<String>) -> Self {
         Self::new(ErrorKind::Permanent, summary)
@@ -274,6 +279,11 @@ impl ProviderError {
     }
     pub fn with_help(mut self, h: impl Into<String>) -> Self {
         self.help = Some(h.into());
+        self
+    }
+    /// See [`ProviderError::retried`].
+    pub fn already_retried(mut self) -> Self {
+        self.retried = true;
         self
     }
     pub fn at(mut self, path: AttrPath) -> Self {

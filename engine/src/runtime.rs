@@ -112,7 +112,7 @@ where
     loop {
         attempt += 1;
         match op().await {
-            Err(e) if e.kind == ErrorKind::Transient && attempt < policy.attempts => {
+            Err(e) if e.kind == ErrorKind::Transient && !e.retried && attempt < policy.attempts => {
                 let cap = policy.base.saturating_mul(1u32 << (attempt - 1).min(16)).min(policy.max);
                 let jitter = rand_fraction();
                 let wait = cap.mul_f64(0.5 + 0.5 * jitter);
@@ -120,7 +120,7 @@ where
                 notify(attempt + 1, &e);
                 tokio::time::sleep(wait).await;
             }
-            Err(mut e) if e.kind == ErrorKind::Transient => {
+            Err(mut e) if e.kind == ErrorKind::Transient && !e.retried => {
                 e.detail = Some(match e.detail.take() {
                     Some(d) => format!("{d} (gave up after {attempt} attempts)"),
                     None => format!("gave up after {attempt} attempts"),
@@ -161,6 +161,19 @@ mod tests {
         .await;
         assert_eq!(r.unwrap(), 7);
         assert_eq!(calls.load(Ordering::SeqCst), 3);
+    }
+
+    #[tokio::test]
+    async fn errors_the_provider_already_retried_are_not_retried_again() {
+        let calls = AtomicU32::new(0);
+        let policy = RetryPolicy { attempts: 5, base: Duration::from_millis(1), max: Duration::from_millis(2) };
+        let r: Result<(), _> = with_retries(policy, || async {
+            calls.fetch_add(1, Ordering::SeqCst);
+            Err(ProviderError::transient("busy").already_retried())
+        })
+        .await;
+        assert!(r.is_err());
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
     }
 
     #[tokio::test]

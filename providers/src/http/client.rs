@@ -407,7 +407,8 @@ impl ApiClient {
             headers: &resp.headers,
             body: &resp.body,
         };
-        let mut error = self.inner.mapper.map(&f);
+        // The client's retry policy already decided about this request.
+        let mut error = self.inner.mapper.map(&f).already_retried();
         if resp.gave_up {
             let note = format!("gave up after {} attempts", resp.attempts);
             error.detail = Some(match error.detail.take() {
@@ -545,6 +546,7 @@ impl ApiClient {
                             "{} {} {}: {what}",
                             cfg.api, req.method, req.path
                         ))
+                        .already_retried()
                         .with_detail(format!(
                             "gave up after {attempt} attempts in {:.1}s (endpoint {})",
                             start.elapsed().as_secs_f64(),
