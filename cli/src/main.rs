@@ -30,6 +30,21 @@ pub fn colour_allowed(terminal: bool) -> bool {
 }
 
 fn main() -> ExitCode {
+    // `tenantform show | head`: when the reader goes away, stop quietly (as cat or grep do)
+    // instead of panicking in println!.
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let msg = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if msg.contains("Broken pipe") {
+            std::process::exit(141);
+        }
+        default_hook(info);
+    }));
     let argv = cli::normalize_args(std::env::args_os());
     let ordered_inputs = cli::ordered_var_args(&argv);
     // Usage errors exit 1 (as in Terraform), never 2, which -detailed-exitcode reserves for

@@ -216,3 +216,48 @@ fn drift_shows_in_tenants_plan_refresh_only_and_the_drift_command() {
     assert!(r.stdout.contains("Status:    active"), "{}", r.stdout);
     assert!(r.stdout.contains("url = \"http://acme.localhost:"), "{}", r.stdout);
 }
+
+#[test]
+fn moved_blocks_in_the_tenant_stack_apply_to_every_tenant_and_tenant_renames_move_outputs() {
+    let stack = Stack::with_files(&[
+        ("main.hcl", "tenant_stack {\n  source = \"./tenant\"\n}\n\ntenant \"acme\" {}\ntenant \"globex\" {}\n"),
+        ("tenant/main.hcl", "resource \"random_pet\" \"old\" {}\n\noutput \"pet\" {\n  value = random_pet.old.id\n}\n"),
+    ]);
+    stack.run(&["apply", "-auto-approve"]).ok();
+    stack.write(
+        "tenant/main.hcl",
+        "resource \"random_pet\" \"new\" {}\n\nmoved {\n  from = random_pet.old\n  to   = random_pet.new\n}\n\noutput \"pet\" {\n  value = random_pet.new.id\n}\n",
+    );
+    let r = stack.run(&["plan"]).ok();
+    assert!(r.stdout.contains("# tenant.acme.random_pet.new has moved"), "{}", r.stdout);
+    assert!(r.stdout.contains("# tenant.globex.random_pet.new has moved"), "{}", r.stdout);
+    assert!(r.stdout.contains("Plan: 0 to add, 0 to change, 0 to destroy."), "{}", r.stdout);
+    stack.run(&["apply", "-auto-approve"]).ok();
+    assert_eq!(stack.run(&["plan", "-detailed-exitcode"]).code, 0);
+    // Renaming a tenant with a root moved block moves its objects and its outputs.
+    let pet = stack.run(&["output", "-raw", "--tenant", "acme", "pet"]).ok().stdout;
+    stack.write("main.hcl", "tenant_stack {\n  source = \"./tenant\"\n}\n\ntenant \"acme-corp\" {}\ntenant \"globex\" {}\n\nmoved {\n  from = tenant.acme\n  to   = tenant.acme-corp\n}\n");
+    let r = stack.run(&["apply", "-auto-approve"]).ok();
+    assert!(r.stdout.contains("Resources: 0 added, 0 changed, 0 destroyed."), "{}", r.stdout);
+    assert_eq!(stack.run(&["output", "-raw", "--tenant", "acme-corp", "pet"]).ok().stdout, pet);
+    assert_eq!(stack.run(&["output", "--tenant", "acme", "pet"]).code, 1, "the old tenant's outputs are gone");
+}
+
+#[test]
+fn pushing_an_older_state_is_refused_without_force() {
+    let stack = Stack::with_files(&[(
+        "main.hcl",
+        "variable \"n\" {\n  default = 1\n}\n\nresource \"random_pet\" \"a\" {\n  keepers = { n = var.n }\n}\n",
+    )]);
+    stack.run(&["apply", "-auto-approve"]).ok();
+    let old = stack.run(&["state", "pull"]).ok().stdout;
+    stack.run(&["apply", "-auto-approve", "-var", "n=2"]).ok();
+    stack.write("old.json", &old);
+    let before = stack.run(&["state", "pull"]).ok().stdout;
+    let r = stack.run(&["state", "push", "old.json"]);
+    assert_eq!(r.code, 1, "{}", r.all());
+    assert!(r.stderr.contains("older than the stored one"), "{}", r.stderr);
+    assert_eq!(stack.run(&["state", "pull"]).ok().stdout, before);
+    stack.run(&["state", "push", "-force", "old.json"]).ok();
+    assert_eq!(stack.run(&["plan", "-detailed-exitcode", "-var", "n=1"]).code, 0, "the old version is back");
+}

@@ -142,3 +142,18 @@ fn rollback_on_failure_removes_a_new_tenant_but_never_an_active_one() {
     assert_eq!(tenant_addrs(&stack, "globex").len(), 5, "globex keeps everything");
     assert!(stack.run(&["tenants"]).ok().stdout.lines().any(|l| l.starts_with("globex") && l.contains("failed")));
 }
+
+#[test]
+fn rollback_never_deletes_an_object_tenantform_did_not_make() {
+    let stack = Stack::from_fixture("stacks/local_tenants");
+    // A database file left by someone else blocks initech's create (a refused request).
+    let dbs = stack.path().join(".tenantform/local/databases");
+    std::fs::create_dir_all(&dbs).unwrap();
+    std::fs::write(dbs.join("initech.sqlite"), b"not ours").unwrap();
+    stack.write("tenants/initech.hcl", "tenant \"initech\" {}\n");
+    let r = stack.run(&["apply", "-auto-approve", "--rollback-on-failure"]);
+    assert_eq!(r.code, 1, "{}", r.all());
+    assert_eq!(std::fs::read(dbs.join("initech.sqlite")).unwrap(), b"not ours", "the foreign file is untouched");
+    assert!(tenant_addrs(&stack, "initech").is_empty(), "{:?}", tenant_addrs(&stack, "initech"));
+    assert!(!stack.path().join(".tenantform/local/secrets/initech-session").exists(), "what this apply made is gone");
+}

@@ -260,7 +260,7 @@ pub fn run(args: ApplyArgs, ctx: &Ctx, destroy: bool) -> anyhow::Result<ExitCode
         if args.json {
             progress.json_line(serde_json::json!({
                 "type": "summary",
-                "added": outcome.added, "changed": outcome.changed, "destroyed": outcome.destroyed,
+                "imported": outcome.imported, "added": outcome.added, "changed": outcome.changed, "destroyed": outcome.destroyed,
                 "failed": outcome.failed.iter().map(|a| a.to_string()).collect::<Vec<_>>(),
                 "skipped": outcome.skipped.iter().map(|a| a.to_string()).collect::<Vec<_>>(),
                 "interrupted": outcome.interrupted,
@@ -275,7 +275,11 @@ pub fn run(args: ApplyArgs, ctx: &Ctx, destroy: bool) -> anyhow::Result<ExitCode
                 if destroy {
                     println!("\n{verb} complete! Resources: {} destroyed.", outcome.destroyed);
                 } else {
-                    println!("\n{verb} complete! Resources: {} added, {} changed, {} destroyed.", outcome.added, outcome.changed, outcome.destroyed);
+                    let imported = if outcome.imported > 0 { format!("{} imported, ", outcome.imported) } else { String::new() };
+                    println!(
+                        "\n{verb} complete! Resources: {imported}{} added, {} changed, {} destroyed.",
+                        outcome.added, outcome.changed, outcome.destroyed
+                    );
                 }
             } else {
                 println!(

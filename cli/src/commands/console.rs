@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 use tenantform_engine::config::{Expr, LoadOptions};
-use tenantform_engine::diagnostics::Sources;
+use tenantform_engine::diagnostics::{Sources, Span};
 use tenantform_engine::eval::eval;
 use tenantform_engine::validate::{prepare, validate_walk};
 use tenantform_engine::walk::NodeScope;
@@ -64,9 +64,19 @@ pub fn run(args: ConsoleArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
         };
         match eval(&expr, &scope) {
             Ok(v) => println!("{v}"),
-            Err(d) => {
+            Err(mut d) => {
                 failed = true;
-                report(&d.into(), &sources);
+                // The expression was parsed as `x = <line>`: show spans on the line itself.
+                let mut shown = Sources::default();
+                let line_file = shown.add("<console>", "<console>", line.as_str());
+                let shift =
+                    |s: Span| Span { file: line_file, start: s.start.saturating_sub(4), end: s.end.saturating_sub(4) };
+                d.span = d.span.filter(|s| s.file == file).map(shift);
+                d.labels.retain(|l| l.span.file == file);
+                for l in &mut d.labels {
+                    l.span = shift(l.span);
+                }
+                report(&d.into(), &shown);
             }
         }
     }

@@ -11,7 +11,7 @@ use clap::{Args, Subcommand};
 use tenantform_engine::address::Target;
 use tenantform_engine::diagnostics::Diagnostics;
 use tenantform_engine::refactor::{matching, move_changes, plan_move};
-use tenantform_engine::state::{Change, Partition, PartitionFilter, StateBackend, StateSnapshot};
+use tenantform_engine::state::{Change, LockGuard, Partition, PartitionFilter, StateBackend, StateSnapshot};
 
 use crate::context::Ctx;
 use crate::diagnostics::report;
@@ -93,42 +93,19 @@ fn target(s: &str) -> anyhow::Result<Target> {
     s.parse::<Target>().map_err(|e| anyhow::anyhow!("{e}"))
 }
 
-/// Commits `changes` under the locks of `parts` as `operation`.
-async fn commit_locked(
+/// Takes the locks of every partition the state knows plus `extra` (commands that rewrite
+/// records lock everything, as Terraform does), then reads the state under them, so nothing
+/// another apply writes meanwhile is lost.
+async fn lock_all(
     backend: &Arc<dyn StateBackend>,
-    parts: Vec<Partition>,
+    extra: Vec<Partition>,
     operation: &str,
     timeout: Duration,
-    changes: Vec<Change>,
-) -> anyhow::Result<Option<u64>> {
-    let guard = match lock(backend, parts, operation, timeout).await {
-        Ok(g) => g,
-        Err(d) => {
-            report(&Diagnostics::from(d), &Default::default());
-            return Ok(None);
-        }
-    };
+) -> anyhow::Result<Option<(Box<dyn LockGuard>, StateSnapshot)>> {
     let b = backend.clone();
-    let op = operation.to_string();
-    let (guard, r) = tokio::task::spawn_blocking(move || {
-        let r = b.commit(guard.as_ref(), &op, &changes);
-        (guard, r)
-    })
-    .await?;
-    unlock(backend, guard).await;
-    Ok(Some(r.map_err(|e| anyhow::anyhow!("{e}"))?))
-}
-
-async fn replace_locked(
-    backend: &Arc<dyn StateBackend>,
-    current: &StateSnapshot,
-    next: &StateSnapshot,
-    operation: &str,
-    timeout: Duration,
-    force: bool,
-) -> anyhow::Result<Option<u64>> {
-    let mut parts: Vec<Partition> = current.partitions().chain(next.partitions()).collect();
-    parts.extend(current.outputs.keys().chain(next.outputs.keys()).map(|(m, _)| Partition::of_module(m)));
+    let known =
+        tokio::task::spawn_blocking(move || b.partition_serials()).await?.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut parts: Vec<Partition> = known.into_keys().chain(extra).collect();
     parts.push(Partition::Root);
     parts.sort();
     parts.dedup();
@@ -139,6 +116,41 @@ async fn replace_locked(
             return Ok(None);
         }
     };
+    match load_state(backend, PartitionFilter::All).await {
+        Ok(state) => Ok(Some((guard, state))),
+        Err(e) => {
+            unlock(backend, guard).await;
+            Err(e)
+        }
+    }
+}
+
+/// Commits under a held guard, then releases it.
+async fn commit_then_unlock(
+    backend: &Arc<dyn StateBackend>,
+    guard: Box<dyn LockGuard>,
+    operation: &str,
+    changes: Vec<Change>,
+) -> anyhow::Result<u64> {
+    let b = backend.clone();
+    let op = operation.to_string();
+    let (guard, r) = tokio::task::spawn_blocking(move || {
+        let r = b.commit(guard.as_ref(), &op, &changes);
+        (guard, r)
+    })
+    .await?;
+    unlock(backend, guard).await;
+    r.map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+/// Replaces the state under a held guard, then releases it.
+async fn replace_then_unlock(
+    backend: &Arc<dyn StateBackend>,
+    guard: Box<dyn LockGuard>,
+    operation: &str,
+    next: &StateSnapshot,
+    force: bool,
+) -> anyhow::Result<u64> {
     let b = backend.clone();
     let op = operation.to_string();
     let next = next.clone();
@@ -148,7 +160,15 @@ async fn replace_locked(
     })
     .await?;
     unlock(backend, guard).await;
-    Ok(Some(r.map_err(|e| anyhow::anyhow!("{e}"))?))
+    r.map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+fn partition_of_target(t: &Target) -> Partition {
+    match t {
+        Target::Module(m) => Partition::of_module(m),
+        Target::Resource(r) => Partition::of_module(&r.module),
+        Target::Instance(i) => Partition::of(i),
+    }
 }
 
 fn confirm(question: &str) -> anyhow::Result<bool> {
@@ -201,37 +221,58 @@ pub fn run(args: StateArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
                 Ok(ExitCode::SUCCESS)
             }
             StateCommand::Mv { source, destination, dry_run, lock } => {
-                let moves = match plan_move(&state, &target(&source)?, &target(&destination)?) {
+                let (from, to) = (target(&source)?, target(&destination)?);
+                let held = if dry_run {
+                    None
+                } else {
+                    match lock_all(&backend, vec![partition_of_target(&to)], "state mv", parse_duration(&lock.lock_timeout)?).await? {
+                        Some(x) => Some(x),
+                        None => return Ok(ExitCode::from(1)),
+                    }
+                };
+                let current = held.as_ref().map(|(_, s)| s).unwrap_or(&state);
+                let moves = match plan_move(current, &from, &to) {
                     Ok(m) => m,
                     Err(e) => {
+                        if let Some((g, _)) = held {
+                            unlock(&backend, g).await;
+                        }
                         eprintln!("Error: cannot move {source} to {destination}: {e}");
                         return Ok(ExitCode::from(1));
                     }
                 };
-                for (a, b) in &moves.resources {
-                    println!("{} {a} to {b}", if dry_run { "Would move" } else { "Move" });
-                }
-                if dry_run {
-                    return Ok(ExitCode::SUCCESS);
-                }
-                let changes = move_changes(&state, &moves);
-                let mut parts = moves.partitions();
-                parts.extend(changes.iter().map(Change::partition));
-                parts.sort();
-                parts.dedup();
-                match commit_locked(&backend, parts, "state mv", parse_duration(&lock.lock_timeout)?, changes).await? {
-                    Some(serial) => {
-                        println!("Successfully moved {} object(s) (state serial {serial}).", moves.resources.len());
-                        Ok(ExitCode::SUCCESS)
+                let changes = move_changes(current, &moves);
+                let Some((guard, _)) = held else {
+                    for (a, b) in &moves.resources {
+                        println!("Would move {a} to {b}");
                     }
-                    None => Ok(ExitCode::from(1)),
+                    return Ok(ExitCode::SUCCESS);
+                };
+                let serial = commit_then_unlock(&backend, guard, "state mv", changes).await?;
+                for (a, b) in &moves.resources {
+                    println!("Moved {a} to {b}");
                 }
+                println!("Successfully moved {} object(s) (state serial {serial}).", moves.resources.len());
+                Ok(ExitCode::SUCCESS)
             }
             StateCommand::Rm { addresses, dry_run, lock } => {
+                let targets = addresses.iter().map(|a| target(a)).collect::<anyhow::Result<Vec<_>>>()?;
+                let held = if dry_run {
+                    None
+                } else {
+                    match lock_all(&backend, Vec::new(), "state rm", parse_duration(&lock.lock_timeout)?).await? {
+                        Some(x) => Some(x),
+                        None => return Ok(ExitCode::from(1)),
+                    }
+                };
+                let current = held.as_ref().map(|(_, s)| s).unwrap_or(&state);
                 let mut found = Vec::new();
-                for a in &addresses {
-                    let m = matching(&state, &target(a)?);
+                for (a, t) in addresses.iter().zip(&targets) {
+                    let m = matching(current, t);
                     if m.is_empty() {
+                        if let Some((g, _)) = held {
+                            unlock(&backend, g).await;
+                        }
                         eprintln!("Error: {a} is not in state (nothing was removed)");
                         return Ok(ExitCode::from(1));
                     }
@@ -239,23 +280,19 @@ pub fn run(args: StateArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
                 }
                 found.sort();
                 found.dedup();
-                for a in &found {
-                    println!("{} {a}", if dry_run { "Would remove" } else { "Removed" });
-                }
-                if dry_run {
-                    return Ok(ExitCode::SUCCESS);
-                }
-                let mut parts: Vec<Partition> = found.iter().map(Partition::of).collect();
-                parts.sort();
-                parts.dedup();
-                let changes = found.iter().map(|a| Change::Remove(a.clone())).collect();
-                match commit_locked(&backend, parts, "state rm", parse_duration(&lock.lock_timeout)?, changes).await? {
-                    Some(_) => {
-                        println!("Successfully removed {} object(s); the real objects were not touched.", found.len());
-                        Ok(ExitCode::SUCCESS)
+                let Some((guard, _)) = held else {
+                    for a in &found {
+                        println!("Would remove {a}");
                     }
-                    None => Ok(ExitCode::from(1)),
+                    return Ok(ExitCode::SUCCESS);
+                };
+                let changes = found.iter().map(|a| Change::Remove(a.clone())).collect();
+                commit_then_unlock(&backend, guard, "state rm", changes).await?;
+                for a in &found {
+                    println!("Removed {a}");
                 }
+                println!("Successfully removed {} object(s); the real objects were not touched.", found.len());
+                Ok(ExitCode::SUCCESS)
             }
             StateCommand::Pull => {
                 println!("{}", serde_json::to_string_pretty(&state)?);
@@ -268,21 +305,33 @@ pub fn run(args: StateArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
                 } else {
                     text = std::fs::read_to_string(&file).map_err(|e| anyhow::anyhow!("cannot read {file}: {e}"))?;
                 }
-                let next: StateSnapshot = serde_json::from_str(&text).map_err(|e| anyhow::anyhow!("{file} is not a state document from `state pull`: {e}"))?;
-                if state.serial != 0 && !force && next.lineage != state.lineage {
-                    eprintln!(
-                        "Error: the pushed state belongs to another stack (lineage {} here, {} in {file}); nothing was changed.\nUse -force only if you mean to overwrite this stack's state.",
-                        state.lineage, next.lineage
-                    );
+                let next: StateSnapshot = serde_json::from_str(&text)
+                    .map_err(|e| anyhow::anyhow!("{file} is not a state document from `state pull`: {e}"))?;
+                let extra: Vec<Partition> = next.partitions().chain(next.outputs.keys().map(|(m, _)| Partition::of_module(m))).collect();
+                let Some((guard, current)) = lock_all(&backend, extra, "state push", parse_duration(&lock.lock_timeout)?).await? else {
+                    return Ok(ExitCode::from(1));
+                };
+                let refuse = if current.serial != 0 && !force && next.lineage != current.lineage {
+                    Some(format!(
+                        "the pushed state belongs to another stack (lineage {} here, {} in {file}); nothing was changed.\nUse -force only if you mean to overwrite this stack's state.",
+                        current.lineage, next.lineage
+                    ))
+                } else if current.serial != 0 && !force && next.serial < current.serial {
+                    Some(format!(
+                        "the pushed state is older than the stored one (serial {} in {file}, {} here): pushing it would undo newer changes; nothing was changed.\nPull again, or use -force if undoing them is the point (state rollback SERIAL does that with history).",
+                        next.serial, current.serial
+                    ))
+                } else {
+                    None
+                };
+                if let Some(why) = refuse {
+                    unlock(&backend, guard).await;
+                    eprintln!("Error: {why}");
                     return Ok(ExitCode::from(1));
                 }
-                match replace_locked(&backend, &state, &next, "state push", parse_duration(&lock.lock_timeout)?, force).await? {
-                    Some(serial) => {
-                        println!("State pushed (serial {serial}).");
-                        Ok(ExitCode::SUCCESS)
-                    }
-                    None => Ok(ExitCode::from(1)),
-                }
+                let serial = replace_then_unlock(&backend, guard, "state push", &next, force).await?;
+                println!("State pushed (serial {serial}).");
+                Ok(ExitCode::SUCCESS)
             }
             StateCommand::History { limit } => {
                 let b = backend.clone();
@@ -309,7 +358,11 @@ pub fn run(args: StateArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
                 let added: Vec<_> = old.resources.keys().filter(|a| !state.resources.contains_key(*a)).collect();
                 let removed: Vec<_> = state.resources.keys().filter(|a| !old.resources.contains_key(*a)).collect();
                 let changed = old.resources.iter().filter(|(a, r)| state.resources.get(*a).is_some_and(|c| c != *r)).count();
-                println!("Rolling back to serial {serial} records {} object(s) again, forgets {}, and restores {changed} changed record(s):", added.len(), removed.len());
+                println!(
+                    "Rolling back to serial {serial} records {} object(s) again, forgets {}, and restores {changed} changed record(s):",
+                    added.len(),
+                    removed.len()
+                );
                 for a in &added {
                     println!("  + {a}");
                 }
@@ -321,15 +374,20 @@ pub fn run(args: StateArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
                     eprintln!("Rollback cancelled.");
                     return Ok(ExitCode::from(1));
                 }
-                let mut next = old.clone();
-                next.lineage = state.lineage.clone();
-                match replace_locked(&backend, &state, &next, "state rollback", parse_duration(&lock.lock_timeout)?, false).await? {
-                    Some(new_serial) => {
-                        println!("Restored serial {serial} as serial {new_serial}.");
-                        Ok(ExitCode::SUCCESS)
-                    }
-                    None => Ok(ExitCode::from(1)),
+                let extra: Vec<Partition> = old.partitions().chain(old.outputs.keys().map(|(m, _)| Partition::of_module(m))).collect();
+                let Some((guard, current)) = lock_all(&backend, extra, "state rollback", parse_duration(&lock.lock_timeout)?).await? else {
+                    return Ok(ExitCode::from(1));
+                };
+                if current.serial != state.serial {
+                    unlock(&backend, guard).await;
+                    eprintln!("Error: the state changed (serial {} → {}) while you were confirming; nothing was changed. Run the rollback again.", state.serial, current.serial);
+                    return Ok(ExitCode::from(1));
                 }
+                let mut next = old.clone();
+                next.lineage = current.lineage.clone();
+                let new_serial = replace_then_unlock(&backend, guard, "state rollback", &next, false).await?;
+                println!("Restored serial {serial} as serial {new_serial}.");
+                Ok(ExitCode::SUCCESS)
             }
         }
     })

@@ -120,7 +120,7 @@ fn rows(p: &tenantform_engine::validate::Prepared, state: &StateSnapshot, drift:
             } else if in_state == 0 {
                 ("pending", Some("not applied yet".to_string()))
             } else if !drifted.is_empty() {
-                ("drifted", Some(format!("changed outside tenantform: {}", drifted.join(", "))))
+                ("drifted", Some(format!("changed or deleted outside tenantform: {}", drifted.join(", "))))
             } else if in_state < configured {
                 ("pending", Some(format!("{} of {configured} resources applied", in_state)))
             } else {

@@ -35,10 +35,14 @@ pub fn render_plan(plan: &Plan) -> String {
     }
     if !actionable.is_empty() {
         out.push_str("Tenantform will perform the following actions:\n");
-        let mut used: Vec<Action> = actionable.iter().map(|c| c.action).collect();
+        let mut used: Vec<Action> = actionable.iter().map(|c| c.action).filter(|a| *a != Action::NoOp).collect();
         used.sort();
         used.dedup();
-        let mut legend = String::from("\nResource actions are indicated with the following symbols:\n");
+        let mut legend = if used.is_empty() {
+            String::new()
+        } else {
+            String::from("\nResource actions are indicated with the following symbols:\n")
+        };
         for a in &used {
             let text = match a {
                 Action::Create => "create",

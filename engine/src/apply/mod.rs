@@ -80,6 +80,7 @@ pub struct ApplyInput<'a> {
 #[derive(Debug, Default)]
 pub struct ApplyOutcome {
     pub diags: Diagnostics,
+    pub imported: usize,
     pub added: usize,
     pub changed: usize,
     pub destroyed: usize,
@@ -157,6 +158,7 @@ pub async fn apply(input: ApplyInput<'_>, stop: CancellationToken, kill: Cancell
             adopt.push(Change::Put(record(c, before.clone(), InstanceStatus::Ready)));
         } else if c.import_id.is_some() {
             adopt.push(Change::Put(record(c, before.clone(), InstanceStatus::Ready)));
+            out.imported += 1;
         }
     }
     if !adopt.is_empty() {
@@ -428,13 +430,12 @@ pub async fn apply(input: ApplyInput<'_>, stop: CancellationToken, kill: Cancell
                 .changes
                 .iter()
                 .filter(|c| c.addr.tenant() == Some(t.as_str()) && c.action == Action::Create)
+                // Only what this apply made: a create that failed either made nothing (a
+                // refused request) or may have made something its intent still records, which the
+                // next plan reconciles — deleting by the plan could destroy an object tenantform
+                // never managed.
                 .filter_map(|c| {
-                    let value = match created.get(&c.addr) {
-                        Some(v) => v.clone(),
-                        // A failed create may have left an object behind: delete by the plan.
-                        None if failed_nodes.contains(&c.addr) => c.after.clone()?.unknown_to_null(),
-                        None => return None,
-                    };
+                    let value = created.get(&c.addr)?.clone();
                     Some((c.addr.clone(), c.provider.clone(), value, c.dependencies.clone(), None))
                 })
                 .collect();
@@ -505,7 +506,7 @@ pub async fn apply(input: ApplyInput<'_>, stop: CancellationToken, kill: Cancell
         let module = crate::address::ModuleAddr(vec![crate::address::ModuleStep::Tenant(t.to_string())]);
         let errors: Vec<String> = out.failed.iter().filter(|a| a.tenant() == Some(t)).map(|a| a.to_string()).collect();
         let had = input.state.outputs.contains_key(&(module.clone(), TENANT_STATUS_OUTPUT.to_string()));
-        if !errors.is_empty() || out.interrupted && out.skipped.iter().any(|a| a.tenant() == Some(t)) {
+        if !errors.is_empty() || stop.is_cancelled() && out.skipped.iter().any(|a| a.tenant() == Some(t)) {
             let status = if errors.is_empty() { "interrupted" } else { "failed" };
             let value = Value::map([
                 ("status", Value::string(status)),

@@ -681,6 +681,15 @@ impl Loader<'_> {
                 }
             }
             "import" => {
+                if !is_root {
+                    self.diags.push(
+                        Diagnostic::error("misplaced-block", "import blocks belong in the root module")
+                            .with_span(ident_span)
+                            .with_label("not allowed inside a module")
+                            .with_help("write it in the root module with the full address, e.g. to = tenant.acme.local_service.web (for_each over tenants works)"),
+                    );
+                    return;
+                }
                 self.labels::<0>(file, &b, "import", &[]);
                 let body = self.body(file, b.body, &["to", "id", "for_each", "provider"], &[]);
                 match (body.attrs.get("to"), body.attrs.get("id")) {

@@ -534,7 +534,9 @@ pub async fn plan(input: PlanInput<'_>, cancel: CancellationToken) -> Result<Pla
     changes.sort_by(|a, b| a.addr.cmp(&b.addr));
     drift.sort_by(|a, b| a.addr.cmp(&b.addr));
 
-    let outputs = output_changes(&w, state, opts, &tenant_filter);
+    // Outputs compare with what is stored (a `moved` rename is not stored until apply), so a
+    // renamed tenant's outputs are written under the new name and removed under the old one.
+    let outputs = output_changes(&w, input.state, opts, &tenant_filter);
     let mut partition_serials = BTreeMap::new();
     let mut parts: HashSet<Partition> = changes.iter().map(|c| c.partition()).collect();
     parts.extend(state.partition_serials.keys().cloned());
@@ -960,18 +962,24 @@ type MovedFrom = std::collections::HashMap<InstanceAddr, InstanceAddr>;
 /// Applies the root module's `moved {}` blocks to a copy of the state. Returns the renamed
 /// state (None when nothing moved) and, for each new address, where it came from.
 fn apply_moved_blocks(p: &Prepared, state: &StateSnapshot) -> Result<(Option<StateSnapshot>, MovedFrom), Diagnostics> {
-    let root = &p.stack.config.root;
     let mut from_of = MovedFrom::new();
-    if root.moved.is_empty() {
+    // `moved` blocks of every module instance, their addresses relative to that instance (a
+    // block in the tenant stack moves the object in every tenant).
+    let blocks: Vec<(&crate::address::ModuleAddr, &crate::config::MovedBlock)> =
+        p.stack.modules.iter().flat_map(|mi| mi.module.moved.iter().map(move |m| (&mi.addr, m))).collect();
+    if blocks.is_empty() {
         return Ok((None, from_of));
     }
     let mut diags = Diagnostics::new();
     let mut current: Option<StateSnapshot> = None;
-    for m in &root.moved {
+    let mut reported = HashSet::new();
+    for (base, m) in blocks {
         let (from, to) = match (address_of(p, &m.from, None), address_of(p, &m.to, None)) {
-            (Ok(f), Ok(t)) => (f, t),
+            (Ok(f), Ok(t)) => (relative_to(base, f), relative_to(base, t)),
             (Err(d), _) | (_, Err(d)) => {
-                diags.push(d);
+                if reported.insert((d.span, d.summary.clone())) {
+                    diags.push(d);
+                }
                 continue;
             }
         };
@@ -1060,13 +1068,18 @@ pub fn resolve_import_blocks(
                         .into_iter()
                         .map(|(k, v)| Some(EachData { key: crate::address::InstanceKey::Str(k), value: v }))
                         .collect(),
-                    Ok(Value::Set(items)) | Ok(Value::List(items)) => items
-                        .into_iter()
-                        .filter_map(|v| v.as_str().map(str::to_string))
-                        .map(|k| {
-                            Some(EachData { key: crate::address::InstanceKey::Str(k.clone()), value: Value::String(k) })
-                        })
-                        .collect(),
+                    Ok(Value::Set(items)) | Ok(Value::List(items)) if items.iter().all(|v| v.as_str().is_some()) => {
+                        items
+                            .into_iter()
+                            .filter_map(|v| v.as_str().map(str::to_string))
+                            .map(|k| {
+                                Some(EachData {
+                                    key: crate::address::InstanceKey::Str(k.clone()),
+                                    value: Value::String(k),
+                                })
+                            })
+                            .collect()
+                    }
                     Ok(other) => {
                         diags.push(
                             Diagnostic::error("invalid-for-each", "Invalid for_each in an import block")
@@ -1143,4 +1156,27 @@ fn adopt_unreadable(imported: Value, config: &Value, schema: &Schema) -> Value {
         }
     }
     Value::Map(m)
+}
+
+/// A target written in module instance `base`, made absolute.
+fn relative_to(base: &crate::address::ModuleAddr, t: Target) -> Target {
+    if base.is_root() {
+        return t;
+    }
+    let prefix = |m: &crate::address::ModuleAddr| {
+        let mut steps = base.0.clone();
+        steps.extend(m.0.iter().cloned());
+        crate::address::ModuleAddr(steps)
+    };
+    match t {
+        Target::Module(m) => Target::Module(prefix(&m)),
+        Target::Resource(mut r) => {
+            r.module = prefix(&r.module);
+            Target::Resource(r)
+        }
+        Target::Instance(mut i) => {
+            i.resource.module = prefix(&i.resource.module);
+            Target::Instance(i)
+        }
+    }
 }
