@@ -7,6 +7,8 @@
 //! - [`random`]: `random_password`, `random_string`, `random_id`, `random_pet` (like
 //!   hashicorp/random).
 //! - [`time`]: `time_sleep` (like hashicorp/time).
+//! - [`postgres`]: roles, databases, schemas, extensions, grants and default privileges of a
+//!   PostgreSQL server (like cyrilgdn/postgresql), and per-tenant connection URIs.
 //! - [`local`]: the local tenant stack on this machine: SQLite databases, secrets files, real
 //!   processes, and hostnames served by a small HTTP router.
 use std::sync::Arc;
@@ -14,13 +16,19 @@ use std::sync::Arc;
 use tenantform_engine::provider::Provider;
 
 pub mod local;
+pub mod postgres;
 pub mod random;
 pub mod support;
 pub mod time;
 
 /// Every built-in provider.
 pub fn all() -> Vec<Arc<dyn Provider>> {
-    vec![Arc::new(local::LocalProvider), Arc::new(random::RandomProvider), Arc::new(time::TimeProvider)]
+    vec![
+        Arc::new(local::LocalProvider),
+        Arc::new(postgres::PostgresProvider),
+        Arc::new(random::RandomProvider),
+        Arc::new(time::TimeProvider),
+    ]
 }
 
 #[cfg(test)]
