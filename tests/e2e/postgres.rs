@@ -234,3 +234,128 @@ fn state_migrates_between_sqlite_and_postgres_keeping_the_lineage() {
         .unwrap();
     assert!(!refused.status.success());
 }
+
+#[test]
+fn postgres_provider_tenants_converge_detect_drift_and_destroy() {
+    let server = PgServer::start();
+    let main = format!(
+        r#"
+provider "postgres" {{
+  url = "{}"
+}}
+
+tenant_stack {{ source = "./tenant" }}
+tenant "acme" {{}}
+tenant "globex" {{}}
+"#,
+        server.url("postgres")
+    );
+    let tenant = r#"
+resource "random_password" "db" {
+  length  = 24
+  special = false
+}
+
+resource "postgres_role" "app" {
+  name     = "${tenant.slug}_app"
+  login    = true
+  password = random_password.db.result
+}
+
+resource "postgres_database" "main" {
+  name  = tenant.slug
+  owner = postgres_role.app.name
+}
+
+resource "postgres_schema" "app" {
+  name     = "app"
+  database = postgres_database.main.name
+  owner    = postgres_role.app.name
+}
+
+resource "postgres_grant" "no_public_connect" {
+  database    = postgres_database.main.name
+  role        = "public"
+  object_type = "database"
+  privileges  = []
+}
+
+resource "postgres_extension" "crypto" {
+  name     = "pgcrypto"
+  database = postgres_database.main.name
+  schema   = postgres_schema.app.name
+}
+
+data "postgres_connection_uri" "app" {
+  database = postgres_database.main.name
+  username = postgres_role.app.name
+  password = random_password.db.result
+  sslmode  = "disable"
+}
+
+resource "local_secret" "database_url" {
+  name  = "${tenant.slug}-database-url"
+  value = data.postgres_connection_uri.app.uri
+}
+"#;
+    let stack = Stack::with_files(&[("main.hcl", &main), ("tenant/main.hcl", tenant)]);
+    let applied = stack.run(&["apply", "-auto-approve"]).ok();
+    assert!(applied.stdout.contains("Resources: 14 added"), "{}", applied.all());
+    assert!(!applied.all().contains("postgres://acme_app:"), "the URI is never printed");
+    assert_eq!(stack.run(&["plan", "-detailed-exitcode"]).code, 0, "converged: nothing to do");
+
+    // The secret holds a URI that really connects as the tenant's role to its database.
+    let uri = stack.read(".tenantform/local/secrets/acme-database-url");
+    assert!(uri.starts_with("postgres://acme_app:"), "{uri}");
+    let psql = std::process::Command::new("psql")
+        .args([uri.trim(), "-X", "-A", "-t", "-c", "SELECT current_user || '@' || current_database()"])
+        .output();
+    if let Ok(out) = psql {
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout).trim(),
+            "acme_app@acme",
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    // Drift by hand: a password, a privilege, an owner.
+    server.psql("postgres", "ALTER ROLE acme_app PASSWORD 'changed-by-hand'");
+    server.psql("postgres", "GRANT CONNECT ON DATABASE globex TO PUBLIC");
+    server.psql("postgres", "ALTER DATABASE acme OWNER TO postgres");
+    let plan = stack.run(&["plan", "-no-color"]);
+    assert_eq!(plan.code, 0, "{}", plan.all());
+    assert!(plan.stdout.contains("tenant.acme.postgres_role.app will be updated in-place"), "{}", plan.stdout);
+    assert!(plan.stdout.contains("tenant.acme.postgres_database.main will be updated in-place"), "{}", plan.stdout);
+    assert!(
+        plan.stdout.contains("tenant.globex.postgres_grant.no_public_connect will be updated in-place"),
+        "{}",
+        plan.stdout
+    );
+    assert!(plan.stdout.contains("Plan: 0 to add, 3 to change, 0 to destroy."), "{}", plan.stdout);
+    stack.run(&["apply", "-auto-approve"]).ok();
+    assert_eq!(stack.run(&["plan", "-detailed-exitcode"]).code, 0, "drift repaired");
+    assert_eq!(
+        server.psql("postgres", "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = 'acme'"),
+        "acme_app"
+    );
+
+    // Importing an existing database: the error says how, and the import works.
+    server.psql("postgres", "CREATE DATABASE initech");
+    stack.write("tenants.hcl", "tenant \"initech\" {}\n");
+    let clash = stack.run(&["apply", "-auto-approve", "--tenant", "initech"]);
+    assert_eq!(clash.code, 1);
+    assert!(
+        clash.all().contains("database \"initech\" already exists")
+            && clash.all().contains("tenantform import tenant.initech.postgres_database.main initech"),
+        "{}",
+        clash.all()
+    );
+
+    // Destroy removes every role and database, with sessions still connected.
+    stack.remove("tenants.hcl");
+    let destroyed = stack.run(&["destroy", "-auto-approve"]).ok();
+    assert!(destroyed.stdout.contains("Destroy complete"), "{}", destroyed.all());
+    assert_eq!(server.psql("postgres", "SELECT count(*) FROM pg_database WHERE datname IN ('acme', 'globex')"), "0");
+    assert_eq!(server.psql("postgres", "SELECT count(*) FROM pg_roles WHERE rolname LIKE '%\\_app'"), "0");
+}

@@ -33,7 +33,7 @@ use tokio_postgres::Client;
 
 use super::privileges::{self, grantee, normalize, privileges_value, ObjectType, GRANTEE_OID};
 use super::{db_error, ident, ident_attr, validate_ident, PgConfig};
-use crate::support::attrs::{path, val_opt_str, val_str_list, Attrs};
+use crate::support::attrs::{path, val_opt_str, Attrs};
 use crate::support::diff;
 
 const TYPES: &[ObjectType] =
@@ -69,6 +69,8 @@ struct Spec {
     schema: Option<String>,
     object_type: ObjectType,
     objects: Vec<String>,
+    /// `objects` as written (null and `[]` both mean "all"; kept so that reads match).
+    objects_raw: Value,
     privileges: BTreeSet<String>,
     with_grant_option: bool,
 }
@@ -91,6 +93,7 @@ impl Spec {
             schema,
             object_type,
             objects: a.opt_string_list("objects")?.unwrap_or_default(),
+            objects_raw: a.raw("objects"),
             privileges,
             with_grant_option: a.bool_or("with_grant_option", false)?,
         })
@@ -107,20 +110,10 @@ impl Spec {
             ("role", Value::string(&self.role)),
             ("schema", val_opt_str(self.schema.as_deref())),
             ("object_type", Value::string(self.object_type.name())),
-            (
-                "objects",
-                if self.objects.is_empty() { Value::set(Vec::new()) } else { Value::set(val_list(&self.objects)) },
-            ),
+            ("objects", self.objects_raw.clone()),
             ("privileges", privileges_value(privileges)),
             ("with_grant_option", Value::Bool(with_grant_option)),
         ])
-    }
-}
-
-fn val_list(items: &[String]) -> Vec<Value> {
-    match val_str_list(items) {
-        Value::List(v) => v,
-        _ => Vec::new(),
     }
 }
 
@@ -224,7 +217,7 @@ impl Grant {
             ObjectType::Database => (
                 format!(
                     "SELECT d.datname::text, a.privilege_type, a.is_grantable FROM pg_catalog.pg_database d
-                     LEFT JOIN LATERAL (SELECT * FROM aclexplode(d.datacl) x WHERE x.grantee = {oid}) a ON true
+                     LEFT JOIN LATERAL (SELECT * FROM aclexplode(coalesce(d.datacl, acldefault('d', d.datdba))) x WHERE x.grantee = {oid}) a ON true
                      WHERE d.datname = $2"
                 ),
                 vec![&s.role, &s.database],
@@ -232,7 +225,7 @@ impl Grant {
             ObjectType::Schema => (
                 format!(
                     "SELECT n.nspname::text, a.privilege_type, a.is_grantable FROM pg_catalog.pg_namespace n
-                     LEFT JOIN LATERAL (SELECT * FROM aclexplode(n.nspacl) x WHERE x.grantee = {oid}) a ON true
+                     LEFT JOIN LATERAL (SELECT * FROM aclexplode(coalesce(n.nspacl, acldefault('n', n.nspowner))) x WHERE x.grantee = {oid}) a ON true
                      WHERE n.nspname = $2"
                 ),
                 vec![&s.role, &schema],
@@ -241,7 +234,7 @@ impl Grant {
                 format!(
                     "SELECT p.oid::regprocedure::text, a.privilege_type, a.is_grantable FROM pg_catalog.pg_proc p
                      JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
-                     LEFT JOIN LATERAL (SELECT * FROM aclexplode(p.proacl) x WHERE x.grantee = {oid}) a ON true
+                     LEFT JOIN LATERAL (SELECT * FROM aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) x WHERE x.grantee = {oid}) a ON true
                      WHERE n.nspname = $2 AND (cardinality($3::text[]) = 0 OR p.proname = ANY($3))"
                 ),
                 vec![&s.role, &schema, &s.objects],
@@ -250,7 +243,7 @@ impl Grant {
                 format!(
                     "SELECT c.relname::text, a.privilege_type, a.is_grantable FROM pg_catalog.pg_class c
                      JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-                     LEFT JOIN LATERAL (SELECT * FROM aclexplode(c.relacl) x WHERE x.grantee = {oid}) a ON true
+                     LEFT JOIN LATERAL (SELECT * FROM aclexplode(coalesce(c.relacl, acldefault(CASE WHEN c.relkind = 'S' THEN 's' ELSE 'r' END::\"char\", c.relowner))) x WHERE x.grantee = {oid}) a ON true
                      WHERE n.nspname = $2 AND c.relkind::text = ANY($4)
                        AND (cardinality($3::text[]) = 0 OR c.relname = ANY($3))"
                 ),
