@@ -234,6 +234,15 @@ impl PgSettings {
     }
 
     async fn connect(&self, application: Option<&str>) -> Result<Client, StateError> {
+        self.connect_notified(application, None).await
+    }
+
+    /// Connects; notifications the session receives (after `LISTEN`) wake `notify`.
+    async fn connect_notified(
+        &self,
+        application: Option<&str>,
+        notify: Option<Arc<tokio::sync::Notify>>,
+    ) -> Result<Client, StateError> {
         let mut config = self.config.clone();
         if let Some(a) = application {
             config.application_name(a);
@@ -249,8 +258,14 @@ impl PgSettings {
             }
             StateError::Backend(msg)
         })?;
+        let mut conn = conn;
         tokio::spawn(async move {
-            let _ = conn.await;
+            // Drive the connection; forward notifications (lock releases) to the waiter.
+            while let Some(Ok(msg)) = std::future::poll_fn(|cx| conn.poll_message(cx)).await {
+                if let (tokio_postgres::AsyncMessage::Notification(_), Some(n)) = (msg, &notify) {
+                    n.notify_one();
+                }
+            }
         });
         client.batch_execute(&format!("SET search_path TO {}", quote_ident(&self.schema))).await.map_err(pg_err)?;
         Ok(client)
@@ -377,6 +392,11 @@ impl Inner {
 
     fn stack(&self) -> &str {
         &self.settings.stack
+    }
+
+    /// The NOTIFY channel on which lock releases of this stack are announced.
+    fn channel(&self) -> String {
+        format!("tenantform_unlock_{:016x}", lock_key(&[&self.settings.schema, &self.settings.stack]) as u64)
     }
 
     fn key(&self, p: &Partition) -> i64 {
@@ -707,6 +727,7 @@ fn release(inner: &Arc<Inner>, id: &str, partitions: &[Partition], session: Clie
                 )
                 .await;
             let _ = session.batch_execute("SELECT pg_advisory_unlock_all()").await;
+            let _ = session.execute("SELECT pg_notify($1, '')", &[&i.channel()]).await;
             n.map_err(pg_err)?
         } else {
             // The session is gone (force-unlocked, or the connection dropped): its advisory
@@ -948,9 +969,18 @@ impl StateBackend for PgBackend {
         let i = self.inner.clone();
         let (w, request) = (wanted.clone(), info.clone());
         let session = block(async move {
-            let session = i.settings.connect(Some(&format!("tenantform lock {}", request.id))).await?;
+            let released = Arc::new(tokio::sync::Notify::new());
+            let session = i
+                .settings
+                .connect_notified(Some(&format!("tenantform lock {}", request.id)), Some(released.clone()))
+                .await?;
             for s in LOCK_SESSION_SETTINGS {
                 let _ = session.batch_execute(s).await;
+            }
+            if !wait.is_zero() {
+                // Releases NOTIFY this channel, so a waiter tries again at once instead of at
+                // its next poll (polling stays, for holders that die without a word).
+                session.batch_execute(&format!("LISTEN {}", quote_ident(&i.channel()))).await.map_err(pg_err)?;
             }
             let start = Instant::now();
             let mut pause = POLL_MIN;
@@ -963,7 +993,10 @@ impl StateBackend for PgBackend {
                             let holders = i.describe_holders(&session, &held).await?;
                             return Err(StateError::Locked { holders });
                         }
-                        tokio::time::sleep(pause.min(wait - waited)).await;
+                        tokio::select! {
+                            _ = released.notified() => {}
+                            _ = tokio::time::sleep(pause.min(wait - waited)) => {}
+                        }
                         pause = (pause * 2).min(POLL_MAX);
                     }
                 }
@@ -1032,6 +1065,7 @@ impl StateBackend for PgBackend {
                 tokio::time::sleep(Duration::from_millis(10)).await;
             }
             c.exec("DELETE FROM locks WHERE stack = $1 AND lock_id = $2", &[&stack, &id]).await?;
+            let _ = c.client.execute("SELECT pg_notify($1, '')", &[&i.channel()]).await;
             Ok(())
         })
     }

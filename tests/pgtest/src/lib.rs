@@ -155,8 +155,19 @@ fn stop_watchdog(stdin: Option<ChildStdin>, mut w: Child) {
 }
 
 impl PgServer {
-    /// Starts a new server; panics (failing the test) with the server's log when it cannot.
+    /// Starts a new server tuned for tests (no fsync: nothing here must survive a crash);
+    /// panics (failing the test) with the server's log when it cannot.
     pub fn start() -> PgServer {
+        Self::start_with(false)
+    }
+
+    /// Starts a server with PostgreSQL's durable defaults (fsync, synchronous commit), for
+    /// benchmarks whose figures must include the cost of durability.
+    pub fn start_durable() -> PgServer {
+        Self::start_with(true)
+    }
+
+    fn start_with(durable: bool) -> PgServer {
         let bin = bin_dir().expect(
             "PostgreSQL is not installed: no initdb on PATH or under /usr/lib/postgresql/*/bin \
              (run .ci/setup, or set TENANTFORM_PG_BIN)",
@@ -185,10 +196,10 @@ impl PgServer {
         for _attempt in 0..5 {
             let port = free_port();
             let log = dir.path().join("server.log");
+            let tuning = if durable { "" } else { "-c fsync=off -c synchronous_commit=off -c full_page_writes=off" };
             let script = format!(
-                "\"$0\" -D \"$1\" -p {port} -k \"$2\" -c listen_addresses=127.0.0.1 -c fsync=off \
-                 -c synchronous_commit=off -c full_page_writes=off -c max_connections=200 \
-                 -c shared_buffers=32MB >\"$3\" 2>&1 &\n\
+                "\"$0\" -D \"$1\" -p {port} -k \"$2\" -c listen_addresses=127.0.0.1 {tuning} \
+                 -c max_connections=200 -c shared_buffers=32MB >\"$3\" 2>&1 &\n\
                  pid=$!\n\
                  trap 'kill -QUIT $pid 2>/dev/null; wait $pid; exit 0' TERM INT\n\
                  read _line\n\
