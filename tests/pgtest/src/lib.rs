@@ -14,7 +14,6 @@
 //!
 //! The server accepts the superuser `postgres` with password `postgres` over TCP
 //! (SCRAM-SHA-256, so password checks are real) and trusts the unix socket.
-#![allow(clippy::print_stderr)]
 
 use std::io::Read;
 use std::net::TcpListener;
