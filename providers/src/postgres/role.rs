@@ -15,6 +15,8 @@
 //!   password (SQLSTATE 28P01) is drift, anything else is "cannot tell" and keeps the state.
 //!   A drifted password reads back as null, so the plan shows an in-place update that sets it
 //!   again.
+//! - `roles` lists the roles it is a member of: missing memberships are granted and unlisted
+//!   ones revoked (a membership added by hand is drift); unset, memberships are left alone.
 //! - Delete is `DROP ROLE`; a role that still owns objects or holds privileges is refused by
 //!   the server, and the error names them (destroy or reassign them first). Deleting a role
 //!   that is already gone is success.
@@ -58,6 +60,11 @@ pub fn schema() -> ResourceSchema {
         .attr("bypass_row_level_security", flag("BYPASSRLS. Default false."))
         .attr("connection_limit", AttributeSchema::optional(Type::Number).default(Value::number(-1)).describe("Most concurrent connections of the role; -1 (default) means no limit."))
         .attr("valid_until", AttributeSchema::optional(Type::String).default(Value::string("infinity")).describe("Timestamp after which the password stops working, e.g. \"2030-01-01 00:00:00+00\". Default \"infinity\"."))
+        .attr(
+            "roles",
+            AttributeSchema::optional(Type::Set(Box::new(Type::String)))
+                .describe("Roles this role is a member of (GRANT <role> TO <name>). Memberships not listed are revoked; unset leaves memberships alone."),
+        )
         .attr("id", AttributeSchema::computed(Type::String).describe("The role name."));
     ResourceSchema { schema, version: 0, import_id: "<role name>".into() }
 }
@@ -79,6 +86,8 @@ struct Spec {
     bypass_rls: bool,
     connection_limit: i64,
     valid_until: String,
+    /// Memberships to converge to; `None` leaves them alone.
+    roles: Option<Vec<String>>,
 }
 
 impl Spec {
@@ -96,6 +105,7 @@ impl Spec {
             bypass_rls: a.bool_or("bypass_row_level_security", false)?,
             connection_limit: a.i64_or("connection_limit", -1)?,
             valid_until: a.str_or("valid_until", "infinity")?.to_string(),
+            roles: a.opt_string_list("roles")?,
         })
     }
 
@@ -137,6 +147,7 @@ impl Role {
         name: &str,
         prior_password: Option<&str>,
         prior_valid_until: Option<&str>,
+        track_roles: bool,
     ) -> Result<Option<Found>, ProviderError> {
         let c = self.cfg.connect(None).await?;
         let row = c
@@ -160,6 +171,19 @@ impl Role {
             _ if infinite => "infinity".to_string(),
             _ => row.get::<_, Option<String>>(11).unwrap_or_else(|| "infinity".into()),
         };
+        let roles: Vec<String> = c
+            .query(
+                "SELECT g.rolname::text FROM pg_catalog.pg_auth_members m
+                 JOIN pg_catalog.pg_roles g ON g.oid = m.roleid
+                 JOIN pg_catalog.pg_roles r ON r.oid = m.member
+                 WHERE r.rolname = $1 ORDER BY 1",
+                &[&name],
+            )
+            .await
+            .map_err(|e| db_error(&e, &format!("cannot read the memberships of role {name:?}")))?
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
         let password = match prior_password {
             None => None,
             Some(p) => match self.password_matches(&c, name, p, login).await? {
@@ -180,6 +204,14 @@ impl Role {
             ("bypass_row_level_security", Value::Bool(row.get(7))),
             ("connection_limit", Value::number(row.get::<_, i32>(8))),
             ("valid_until", Value::string(valid_until)),
+            (
+                "roles",
+                if track_roles {
+                    Value::set(roles.iter().map(|r| Value::string(r.as_str())).collect())
+                } else {
+                    Value::Null
+                },
+            ),
         ]);
         Ok(Some(Found { value }))
     }
@@ -223,6 +255,40 @@ impl Role {
         }
     }
 
+    /// GRANTs the missing memberships and REVOKEs the unlisted ones.
+    async fn converge_memberships(
+        &self,
+        c: &tokio_postgres::Client,
+        name: &str,
+        want: &[String],
+    ) -> Result<(), ProviderError> {
+        let have: Vec<String> = c
+            .query(
+                "SELECT g.rolname::text FROM pg_catalog.pg_auth_members m
+                 JOIN pg_catalog.pg_roles g ON g.oid = m.roleid
+                 JOIN pg_catalog.pg_roles r ON r.oid = m.member WHERE r.rolname = $1",
+                &[&name],
+            )
+            .await
+            .map_err(|e| db_error(&e, &format!("cannot read the memberships of role {name:?}")))?
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        let mut sql = Vec::new();
+        for g in want.iter().filter(|g| !have.contains(g)) {
+            sql.push(format!("GRANT {} TO {}", ident(g), ident(name)));
+        }
+        for g in have.iter().filter(|g| !want.contains(g)) {
+            sql.push(format!("REVOKE {} FROM {}", ident(g), ident(name)));
+        }
+        if sql.is_empty() {
+            return Ok(());
+        }
+        c.batch_execute(&sql.join(";\n"))
+            .await
+            .map_err(|e| db_error(&e, &format!("cannot change the memberships of role {name:?}")))
+    }
+
     async fn apply_spec(&self, s: &Spec, create: bool, ctx: &OpContext) -> Result<(), ProviderError> {
         let c = self.cfg.connect(None).await?;
         let sql = if create {
@@ -230,7 +296,13 @@ impl Role {
         } else {
             format!("ALTER ROLE {} WITH {} {}", ident(&s.name), s.options(), s.password_clause())
         };
-        c.batch_execute(&sql).await.map_err(|e| {
+        let result = c.batch_execute(&sql).await;
+        if result.is_ok() {
+            if let Some(want) = &s.roles {
+                self.converge_memberships(&c, &s.name, want).await?;
+            }
+        }
+        result.map_err(|e| {
             if create && code_of(&e) == Some("42710") {
                 ProviderError::permanent(format!("role {:?} already exists", s.name))
                     .with_help(import_help(ctx, &s.name))
@@ -267,7 +339,7 @@ impl ResourceType for Role {
     async fn create(&self, planned: &Value, ctx: &OpContext) -> Result<Value, ProviderError> {
         let s = Spec::from_value(planned)?;
         self.apply_spec(&s, true, ctx).await?;
-        self.read_role(&s.name, s.password.as_deref(), Some(&s.valid_until))
+        self.read_role(&s.name, s.password.as_deref(), Some(&s.valid_until), s.roles.is_some())
             .await?
             .map(|f| f.value)
             .ok_or_else(|| ProviderError::transient(format!("role {:?} vanished right after it was created", s.name)))
@@ -276,7 +348,8 @@ impl ResourceType for Role {
     async fn read(&self, current: &Value, _ctx: &OpContext) -> Result<Option<Value>, ProviderError> {
         let a = Attrs::new(current);
         let name = a.str("name")?;
-        Ok(self.read_role(name, a.opt_str("password")?, a.opt_str("valid_until")?).await?.map(|f| f.value))
+        let track_roles = a.get("roles")?.is_some();
+        Ok(self.read_role(name, a.opt_str("password")?, a.opt_str("valid_until")?, track_roles).await?.map(|f| f.value))
     }
 
     async fn update(&self, prior: &Value, planned: &Value, ctx: &OpContext) -> Result<Value, ProviderError> {
@@ -293,7 +366,7 @@ impl ResourceType for Role {
             })?;
         }
         self.apply_spec(&s, false, ctx).await?;
-        self.read_role(&s.name, s.password.as_deref(), Some(&s.valid_until))
+        self.read_role(&s.name, s.password.as_deref(), Some(&s.valid_until), s.roles.is_some())
             .await?
             .map(|f| f.value)
             .ok_or_else(|| ProviderError::transient(format!("role {:?} vanished during the update", s.name)))
@@ -316,7 +389,7 @@ impl ResourceType for Role {
     }
 
     async fn import(&self, id: &str, _ctx: &OpContext) -> Result<Value, ProviderError> {
-        match self.read_role(id, None, None).await? {
+        match self.read_role(id, None, None, true).await? {
             Some(f) => Ok(f.value),
             None => Err(ProviderError::new(ErrorKind::NotFound, format!("role {id:?} does not exist"))),
         }
@@ -379,6 +452,20 @@ mod tests {
         assert_eq!(v2.get("valid_until"), Some(&s("2040-01-01 00:00:00+00")), "the configured spelling is kept");
         assert_eq!(r.read(&v2, &c).await.unwrap(), Some(v2.clone()));
         assert_eq!(server.psql("postgres", "SELECT count(*) FROM pg_roles WHERE rolname = 'acme_app'"), "0");
+
+        // Memberships: granted, drift when changed by hand, revoked when unlisted.
+        server.psql("postgres", "CREATE ROLE readers; CREATE ROLE writers");
+        let mut member = v2.clone();
+        diff::set(&mut member, "roles", strs(&["readers"]));
+        let v2 = r.update(&v2, &member, &c).await.unwrap();
+        assert_eq!(v2.get("roles"), Some(&strs(&["readers"])));
+        server.psql("postgres", "GRANT writers TO acme_app2");
+        assert_eq!(r.read(&v2, &c).await.unwrap().unwrap().get("roles"), Some(&strs(&["readers", "writers"])));
+        let v2 = r.update(&v2, &member, &c).await.unwrap();
+        assert_eq!(
+            server.psql("postgres", "SELECT count(*) FROM pg_auth_members WHERE member = 'acme_app2'::regrole"),
+            "1"
+        );
 
         // Import by name: everything but the password.
         let imported = r.import("acme_app2", &c).await.unwrap();
