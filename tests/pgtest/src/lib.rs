@@ -117,6 +117,84 @@ fn run(cmd: &mut Command, what: &str) {
     );
 }
 
+/// Makes a CA and a server certificate for localhost/127.0.0.1 in `dir`; returns the server
+/// options that use them.
+fn make_certificates(dir: &Path) -> String {
+    let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+    let openssl = |args: &[&str], what: &str| {
+        let mut c = Command::new("openssl");
+        c.args(args).current_dir(dir);
+        run(&mut c, what);
+    };
+    openssl(
+        &[
+            &["req", "-x509"][..],
+            &ec[..],
+            &[
+                "-keyout",
+                "ca.key",
+                "-out",
+                "ca.crt",
+                "-days",
+                "2",
+                "-subj",
+                "/CN=tenantform test CA",
+                "-addext",
+                "basicConstraints=critical,CA:TRUE",
+                "-addext",
+                "keyUsage=critical,keyCertSign,cRLSign",
+            ],
+        ]
+        .concat(),
+        "openssl (test CA)",
+    );
+    openssl(
+        &[&["req"][..], &ec[..], &["-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=localhost"]].concat(),
+        "openssl (server key)",
+    );
+    std::fs::write(
+        dir.join("server.ext"),
+        "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=serverAuth\n",
+    )
+    .expect("write server.ext");
+    openssl(
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.crt",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "server.crt",
+            "-days",
+            "2",
+            "-extfile",
+            "server.ext",
+        ],
+        "openssl (server certificate)",
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let key = dir.join("server.key");
+        let _ = std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600));
+        if let Some((uid, gid)) = server_user() {
+            for f in ["server.key", "server.crt"] {
+                std::os::unix::fs::chown(dir.join(f), Some(uid), Some(gid)).expect("chown the certificate");
+            }
+        }
+    }
+    format!(
+        "-c ssl=on -c ssl_cert_file={} -c ssl_key_file={}",
+        dir.join("server.crt").display(),
+        dir.join("server.key").display()
+    )
+}
+
 /// Waits until `postmaster.pid` reports `ready` (PostgreSQL 10+) for our port and the port
 /// answers; false when the server exited or the time ran out.
 fn wait_ready(watchdog: &mut Child, data: &Path, port: u16, limit: Duration) -> bool {
@@ -157,16 +235,23 @@ impl PgServer {
     /// Starts a new server tuned for tests (no fsync: nothing here must survive a crash);
     /// panics (failing the test) with the server's log when it cannot.
     pub fn start() -> PgServer {
-        Self::start_with(false)
+        Self::start_with(false, false)
+    }
+
+    /// Starts a server that also accepts TLS, with a certificate for `localhost` and
+    /// `127.0.0.1` issued by a throw-away CA ([`PgServer::ca_file`]); made with the `openssl`
+    /// command (which Debian's postgresql package brings along).
+    pub fn start_tls() -> PgServer {
+        Self::start_with(false, true)
     }
 
     /// Starts a server with PostgreSQL's durable defaults (fsync, synchronous commit), for
     /// benchmarks whose figures must include the cost of durability.
     pub fn start_durable() -> PgServer {
-        Self::start_with(true)
+        Self::start_with(true, false)
     }
 
-    fn start_with(durable: bool) -> PgServer {
+    fn start_with(durable: bool, tls: bool) -> PgServer {
         let bin = bin_dir().expect(
             "PostgreSQL is not installed: no initdb on PATH or under /usr/lib/postgresql/*/bin \
              (run .ci/setup, or set TENANTFORM_PG_BIN)",
@@ -191,6 +276,7 @@ impl PgServer {
         as_server_user(&mut initdb);
         run(&mut initdb, "initdb");
 
+        let ssl = if tls { make_certificates(dir.path()) } else { String::new() };
         let mut last_log = String::new();
         for _attempt in 0..5 {
             let port = free_port();
@@ -198,7 +284,7 @@ impl PgServer {
             let tuning = if durable { "" } else { "-c fsync=off -c synchronous_commit=off -c full_page_writes=off" };
             let script = format!(
                 "\"$0\" -D \"$1\" -p {port} -k \"$2\" -c listen_addresses=127.0.0.1 {tuning} \
-                 -c max_connections=200 -c shared_buffers=32MB >\"$3\" 2>&1 &\n\
+                 -c max_connections=200 -c shared_buffers=32MB {ssl} >\"$3\" 2>&1 &\n\
                  pid=$!\n\
                  trap 'kill -QUIT $pid 2>/dev/null; wait $pid; exit 0' TERM INT\n\
                  read _line\n\
@@ -233,6 +319,11 @@ impl PgServer {
         if let Some(w) = self.watchdog.take() {
             stop_watchdog(self.stdin.take(), w);
         }
+    }
+
+    /// The CA certificate (PEM) that issued a TLS server's certificate.
+    pub fn ca_file(&self) -> PathBuf {
+        self.dir.path().join("ca.crt")
     }
 
     /// The temporary directory holding the data directory, socket and `server.log`.
