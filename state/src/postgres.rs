@@ -3,7 +3,9 @@
 //! Selected by `postgres://…`/`postgresql://…` (or `state { backend = "pg" url = "…" }`). The
 //! URL is libpq-style and takes two extra query parameters that tenantform removes before
 //! connecting: `stack` (which stack of the schema this is, default `default`) and `schema`
-//! (default `tenantform`). Missing user and password fall back to `PGUSER`/`PGPASSWORD`.
+//! (default `tenantform`). Missing user and password fall back to `PGUSER`/`PGPASSWORD`;
+//! `sslmode` (all six libpq modes) and `sslrootcert` fall back to `PGSSLMODE`/`PGSSLROOTCERT`
+//! and are implemented by `tenantform_pgconn`.
 //!
 //! **Writes.** Each `commit` is one transaction: it checks the guard's lock rows (`FOR SHARE`,
 //! so a force-unlock cannot slip in between), bumps the stack's serial on its `stacks` row
@@ -43,8 +45,9 @@ use tenantform_engine::state::{
     Change, HistoryEntry, InstanceState, LockGuard, LockInfo, OutputState, Partition, PartitionFilter, StateBackend,
     StateError, StateSnapshot,
 };
+use tenantform_pgconn::{ConnectError, Tls};
 use tokio::sync::Mutex as AsyncMutex;
-use tokio_postgres::{Client, NoTls, Row, Statement};
+use tokio_postgres::{Client, Row, Statement};
 
 use crate::codec::{
     self, check_partitions, Encoded, EncodedInstance, EncodedOutput, EncodedValue, InstanceColumns, OutputColumns,
@@ -138,6 +141,7 @@ pub(crate) fn lock_key(parts: &[&str]) -> i64 {
 #[derive(Clone)]
 pub struct PgSettings {
     config: tokio_postgres::Config,
+    tls: Tls,
     /// The URL without password and without tenantform's own parameters, for messages.
     shown: String,
     pub schema: String,
@@ -178,12 +182,17 @@ impl PgSettings {
         };
         let mut stack = DEFAULT_STACK.to_string();
         let mut schema = DEFAULT_SCHEMA.to_string();
+        let mut sslmode = std::env::var("PGSSLMODE").ok().filter(|v| !v.is_empty());
+        let mut sslrootcert = std::env::var("PGSSLROOTCERT").ok().filter(|v| !v.is_empty());
         let mut rest = Vec::new();
         for pair in query.split('&').filter(|p| !p.is_empty()) {
             let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
             match k {
                 "stack" => stack = percent_decode(v),
                 "schema" => schema = percent_decode(v),
+                // Handled here (the driver knows only disable/prefer/require).
+                "sslmode" => sslmode = Some(percent_decode(v)),
+                "sslrootcert" => sslrootcert = Some(percent_decode(v)),
                 _ => rest.push(pair),
             }
         }
@@ -230,7 +239,8 @@ impl PgSettings {
             if ports.is_empty() { String::new() } else { format!(":{}", ports.join(",")) },
             config.get_dbname().unwrap_or("")
         );
-        Ok(PgSettings { config, shown, schema, stack })
+        let tls = Tls::new(sslmode.as_deref().unwrap_or("prefer"), sslrootcert.as_deref()).map_err(bad)?;
+        Ok(PgSettings { config, tls, shown, schema, stack })
     }
 
     async fn connect(&self, application: Option<&str>) -> Result<Client, StateError> {
@@ -247,16 +257,16 @@ impl PgSettings {
         if let Some(a) = application {
             config.application_name(a);
         }
-        let (client, conn) = config.connect(NoTls).await.map_err(|e| {
-            let mut msg =
-                format!("cannot connect to the PostgreSQL state backend {}: {}", self.shown, describe_pg_error(&e));
-            if msg.contains("TLS") || msg.contains("tls") {
-                msg.push_str(
-                    " (this build connects to the state database without TLS; use sslmode=disable or prefer, \
-                     see docs/team-setup.md)",
-                );
-            }
-            StateError::Backend(msg)
+        let (client, conn) = tenantform_pgconn::connect(&config, &self.tls).await.map_err(|e| {
+            let why = match &e {
+                ConnectError::Postgres(e) => describe_pg_error(e),
+                ConnectError::Tls(m) => m.clone(),
+            };
+            StateError::Backend(format!(
+                "cannot connect to the PostgreSQL state backend {} (sslmode={}): {why}",
+                self.shown,
+                self.tls.mode.name()
+            ))
         })?;
         let mut conn = conn;
         tokio::spawn(async move {

@@ -221,3 +221,32 @@ fn server_errors_are_clear() {
     let e2 = PgBackend::open(&(server.url_as("reader", "r", "postgres") + "?schema=x")).err().unwrap().to_string();
     assert!(e2.contains("cannot create the state schema") && e2.contains("team-setup"), "{e2}");
 }
+
+#[test]
+fn verify_full_tls_to_the_state_server() {
+    let server = PgServer::start_tls();
+    let url = format!(
+        "postgres://postgres:postgres@localhost:{}/postgres?stack=tls&sslmode=verify-full&sslrootcert={}",
+        server.port(),
+        server.ca_file().display()
+    );
+    let b = PgBackend::open(&url).unwrap();
+    let g = b.lock(&[Partition::Root], &LockInfo::for_current_process("apply"), NO_WAIT).unwrap();
+    b.commit(g.as_ref(), "apply", &[Change::Put(record("random_id.x", 1))]).unwrap();
+    let encrypted = server.psql(
+        "postgres",
+        "SELECT bool_and(s.ssl) FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid)
+         WHERE a.application_name LIKE 'tenantform%'",
+    );
+    assert_eq!(encrypted, "t", "every connection of the backend, the lock session too, is encrypted");
+    drop(g);
+    // Without the CA, verify-full refuses the server, and says which mode was asked for.
+    let e = PgBackend::open(&format!(
+        "postgres://postgres:postgres@localhost:{}/postgres?stack=tls&sslmode=verify-full",
+        server.port()
+    ))
+    .err()
+    .unwrap()
+    .to_string();
+    assert!(e.contains("sslmode=verify-full") && e.to_lowercase().contains("certificate"), "{e}");
+}
