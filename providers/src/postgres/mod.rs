@@ -26,8 +26,9 @@ use tenantform_engine::provider::{
 };
 use tenantform_engine::types::Type;
 use tenantform_engine::value::Value;
+use tenantform_pgconn::{ConnectError, Tls};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
-use tokio_postgres::{Client, NoTls};
+use tokio_postgres::Client;
 
 use crate::support::attrs::{path, Attrs};
 
@@ -57,7 +58,8 @@ pub struct PgConfig {
     pub password: Option<String>,
     /// The database the provider connects to when a resource names none.
     pub database: String,
-    pub sslmode: String,
+    /// `sslmode` and `sslrootcert`, with libpq's meaning (see `tenantform_pgconn`).
+    pub tls: Tls,
     pub connect_timeout: Duration,
     limit: Arc<Semaphore>,
 }
@@ -90,18 +92,27 @@ struct UrlParts {
     password: Option<String>,
     database: Option<String>,
     sslmode: Option<String>,
+    sslrootcert: Option<String>,
 }
 
 fn parse_url(url: &str) -> Result<UrlParts, String> {
-    let config: tokio_postgres::Config = url.parse().map_err(|e| format!("{e}"))?;
+    // sslmode and sslrootcert are ours (the driver knows only three modes): take them out.
+    let (base, query) = url.split_once('?').unwrap_or((url, ""));
+    let (mut sslmode, mut sslrootcert, mut rest) = (None, None, Vec::new());
+    for kv in query.split('&').filter(|kv| !kv.is_empty()) {
+        match kv.split_once('=') {
+            Some(("sslmode", v)) => sslmode = Some(v.to_string()),
+            Some(("sslrootcert", v)) => sslrootcert = Some(v.to_string()),
+            _ => rest.push(kv),
+        }
+    }
+    let clean = if rest.is_empty() { base.to_string() } else { format!("{base}?{}", rest.join("&")) };
+    let config: tokio_postgres::Config = clean.parse().map_err(|e| format!("{e}"))?;
     let host = config.get_hosts().first().map(|h| match h {
         tokio_postgres::config::Host::Tcp(s) => s.clone(),
         #[cfg(unix)]
         tokio_postgres::config::Host::Unix(p) => p.display().to_string(),
     });
-    let sslmode = url
-        .split_once('?')
-        .and_then(|(_, q)| q.split('&').find_map(|kv| kv.strip_prefix("sslmode=").map(str::to_string)));
     Ok(UrlParts {
         host,
         port: config.get_ports().first().copied(),
@@ -109,11 +120,9 @@ fn parse_url(url: &str) -> Result<UrlParts, String> {
         password: config.get_password().map(|p| String::from_utf8_lossy(p).into_owned()),
         database: config.get_dbname().map(str::to_string),
         sslmode,
+        sslrootcert,
     })
 }
-
-/// The sslmodes this build accepts: it connects without TLS.
-const SSLMODES: &[&str] = &["disable", "allow", "prefer"];
 
 impl PgConfig {
     /// Builds the configuration from the provider block's value and the environment `env`
@@ -155,19 +164,9 @@ impl PgConfig {
         let password = pick("password", "PGPASSWORD", parts.password.take())?;
         let database = pick("database", "PGDATABASE", parts.database.take())?.unwrap_or_else(|| "postgres".into());
         let sslmode = pick("sslmode", "PGSSLMODE", parts.sslmode.take())?.unwrap_or_else(|| "prefer".into());
-        if !SSLMODES.contains(&sslmode.as_str()) {
-            let known = ["require", "verify-ca", "verify-full"].contains(&sslmode.as_str());
-            return Err(ProviderError::permanent(if known {
-                format!("sslmode {sslmode:?} needs TLS, which this build of the postgres provider does not support yet")
-            } else {
-                format!("unknown sslmode {sslmode:?}")
-            })
-            .with_help(
-                "use sslmode = \"disable\" or \"prefer\" (connections are not encrypted); to reach a server that \
-                 requires TLS, run a local TLS tunnel (see docs/providers/postgres.md)",
-            )
-            .at(path("sslmode")));
-        }
+        let sslrootcert = pick("sslrootcert", "PGSSLROOTCERT", parts.sslrootcert.take())?;
+        let tls =
+            Tls::new(&sslmode, sslrootcert.as_deref()).map_err(|e| ProviderError::permanent(e).at(path("sslmode")))?;
         let max = a.i64_or("max_connections", DEFAULT_MAX_CONNECTIONS)?;
         if !(1..=1000).contains(&max) {
             return Err(
@@ -181,7 +180,7 @@ impl PgConfig {
             username,
             password,
             database,
-            sslmode,
+            tls,
             connect_timeout: Duration::from_secs(timeout.clamp(1, 3600) as u64),
             limit: Arc::new(Semaphore::new(max as usize)),
         })
@@ -211,16 +210,21 @@ impl PgConfig {
             .await
             .map_err(|_| ProviderError::permanent("the connection limit was closed"))?;
         let db = database.unwrap_or(&self.database);
-        let (client, conn) = self.driver_config(database).connect(NoTls).await.map_err(|e| {
-            let mut err = db_error(
-                &e,
-                &format!("cannot connect to PostgreSQL at {}:{} as {}", self.host, self.port, self.username),
-            );
-            if code_of(&e) == Some("3D000") {
-                err = ProviderError::not_found(format!("database {db:?} does not exist"));
-            }
-            err
-        })?;
+        let what = format!(
+            "cannot connect to PostgreSQL at {}:{} as {} (sslmode={})",
+            self.host,
+            self.port,
+            self.username,
+            self.tls.mode.name()
+        );
+        let (client, conn) =
+            tenantform_pgconn::connect(&self.driver_config(database), &self.tls).await.map_err(|e| match e {
+                ConnectError::Tls(m) => ProviderError::permanent(format!("{what}: {m}")).at(path("sslrootcert")),
+                ConnectError::Postgres(e) if code_of(&e) == Some("3D000") => {
+                    ProviderError::not_found(format!("database {db:?} does not exist"))
+                }
+                ConnectError::Postgres(e) => db_error(&e, &what),
+            })?;
         tokio::spawn(async move {
             let _ = conn.await;
         });
@@ -370,7 +374,8 @@ impl Provider for PostgresProvider {
             .attr("username", s("User to connect as (a superuser, or a role with CREATEROLE and CREATEDB). Falls back to PGUSER, then $USER."))
             .attr("password", s("Password of `username`. Falls back to PGPASSWORD.").sensitive())
             .attr("database", s("Database to connect to for server-wide work (roles, databases). Falls back to PGDATABASE, then \"postgres\"."))
-            .attr("sslmode", s("disable, allow or prefer (this build does not encrypt connections). Falls back to PGSSLMODE, then \"prefer\"."))
+            .attr("sslmode", s("disable, allow, prefer, require, verify-ca or verify-full, as in libpq. Falls back to PGSSLMODE, then \"prefer\"."))
+            .attr("sslrootcert", s("PEM file of the CA certificates to trust (verify-ca, verify-full; makes require verify the chain). Unset or \"system\": the built-in public roots. Falls back to PGSSLROOTCERT."))
             .attr("url", s("A postgres://user:password@host:port/database URL; the separate attributes override its parts. Without any of url/host/port/username/password/database, DATABASE_URL is used when set.").sensitive())
             .attr("max_connections", AttributeSchema::optional(Type::Number).describe("Most connections the provider opens at once. Default 20."))
             .attr("connect_timeout", AttributeSchema::optional(Type::Number).describe("Seconds to wait for a connection. Default 15."));
@@ -467,7 +472,7 @@ mod tests {
     fn settings_come_from_attributes_url_and_environment() {
         let c = cfg(&[("url", Value::string("postgres://a:pw@db:6000/app?sslmode=disable"))], &[]).unwrap();
         assert_eq!((c.host.as_str(), c.port, c.username.as_str()), ("db", 6000, "a"));
-        assert_eq!((c.password.as_deref(), c.database.as_str(), c.sslmode.as_str()), (Some("pw"), "app", "disable"));
+        assert_eq!((c.password.as_deref(), c.database.as_str(), c.tls.mode.name()), (Some("pw"), "app", "disable"));
         let c = cfg(
             &[("url", Value::string("postgres://a:pw@db:6000/app")), ("username", Value::string("b"))],
             &[("PGHOST", "ignored")],
@@ -482,10 +487,49 @@ mod tests {
         let c = cfg(&[("host", Value::string("explicit"))], &[("DATABASE_URL", "postgres://x@y:1/z"), ("PGUSER", "u")])
             .unwrap();
         assert_eq!((c.host.as_str(), c.username.as_str()), ("explicit", "u"), "explicit settings skip DATABASE_URL");
-        let e = cfg(&[("sslmode", Value::string("require")), ("username", Value::string("u"))], &[]).err().unwrap();
-        assert!(e.summary.contains("TLS"), "{e}");
+        let c =
+            cfg(&[("url", Value::string("postgres://u@h/d?sslmode=verify-full&sslrootcert=/ca.pem"))], &[]).unwrap();
+        assert_eq!(c.tls, Tls::new("verify-full", Some("/ca.pem")).unwrap());
+        let c = cfg(&[("username", Value::string("u"))], &[("PGSSLMODE", "require")]).unwrap();
+        assert_eq!(c.tls.mode, tenantform_pgconn::SslMode::Require);
+        let e = cfg(&[("sslmode", Value::string("on")), ("username", Value::string("u"))], &[]).err().unwrap();
+        assert!(e.summary.contains("verify-full"), "{e}");
         assert!(cfg(&[("port", Value::number(0)), ("username", Value::string("u"))], &[]).is_err());
         assert!(cfg(&[("url", Value::string("mysql://x")), ("username", Value::string("u"))], &[]).is_err());
+    }
+
+    #[tokio::test]
+    async fn verify_full_tls_connections() {
+        let server = tenantform_pgtest::PgServer::start_tls();
+        let ca = server.ca_file().display().to_string();
+        let url = format!("postgres://postgres:postgres@localhost:{}/postgres", server.port());
+        let c = cfg(
+            &[
+                ("url", Value::string(&url)),
+                ("sslmode", Value::string("verify-full")),
+                ("sslrootcert", Value::string(&ca)),
+            ],
+            &[],
+        )
+        .unwrap();
+        let session = c.connect(None).await.unwrap();
+        let ssl: bool =
+            session.query_one("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()", &[]).await.unwrap().get(0);
+        assert!(ssl);
+        let untrusted = cfg(&[("url", Value::string(&url)), ("sslmode", Value::string("verify-full"))], &[]).unwrap();
+        let e = untrusted.connect(None).await.err().unwrap();
+        assert!(e.summary.contains("sslmode=verify-full"), "{e}");
+        let missing = cfg(
+            &[
+                ("url", Value::string(&url)),
+                ("sslmode", Value::string("verify-ca")),
+                ("sslrootcert", Value::string("/nope.pem")),
+            ],
+            &[],
+        )
+        .unwrap();
+        let e = missing.connect(None).await.err().unwrap();
+        assert!(e.summary.contains("/nope.pem"), "{e}");
     }
 
     #[test]

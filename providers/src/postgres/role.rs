@@ -33,7 +33,6 @@ use tenantform_engine::provider::{
 };
 use tenantform_engine::types::Type;
 use tenantform_engine::value::Value;
-use tokio_postgres::NoTls;
 
 use super::{code_of, db_error, ident, ident_attr, import_help, literal, scram, validate_ident, PgConfig};
 use crate::support::attrs::{path, val_opt_str, Attrs};
@@ -244,13 +243,13 @@ impl Role {
         }
         let mut config = self.cfg.driver_config(None);
         config.user(role).password(password);
-        match config.connect(NoTls).await {
+        match tenantform_pgconn::connect(&config, &self.cfg.tls).await {
             Ok((client, conn)) => {
                 drop(client);
                 let _ = conn.await;
                 Ok(Some(true))
             }
-            Err(e) if code_of(&e) == Some("28P01") => Ok(Some(false)),
+            Err(tenantform_pgconn::ConnectError::Postgres(e)) if code_of(&e) == Some("28P01") => Ok(Some(false)),
             Err(_) => Ok(None),
         }
     }
@@ -400,6 +399,7 @@ impl ResourceType for Role {
 mod tests {
     use super::super::testutil::*;
     use super::*;
+    use tokio_postgres::NoTls;
 
     fn role(server: &PgServer) -> Role {
         Role { cfg: config(server) }
