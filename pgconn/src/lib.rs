@@ -162,8 +162,21 @@ pub type PgConnection = Connection<Socket, <MakeRustlsConnect as tokio_postgres:
 pub async fn connect(config: &Config, tls: &Tls) -> Result<(Client, PgConnection), ConnectError> {
     let mut config = config.clone();
     tls.configure(&mut config);
-    let connector = tls.connector().map_err(ConnectError::Tls)?;
+    let connector = cached_connector(tls).map_err(ConnectError::Tls)?;
     config.connect(connector).await.map_err(ConnectError::Postgres)
+}
+
+/// Connectors are built once per distinct setting (building one costs milliseconds: the
+/// crypto provider, and for the verifying modes the root store).
+fn cached_connector(tls: &Tls) -> Result<MakeRustlsConnect, String> {
+    static CACHE: std::sync::Mutex<Vec<(Tls, MakeRustlsConnect)>> = std::sync::Mutex::new(Vec::new());
+    let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, c)) = cache.iter().find(|(t, _)| t == tls) {
+        return Ok(c.clone());
+    }
+    let c = tls.connector()?;
+    cache.push((tls.clone(), c.clone()));
+    Ok(c)
 }
 
 /// Why a connection failed.
