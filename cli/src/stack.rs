@@ -49,13 +49,43 @@ pub fn state_location(p: &Prepared, dir: &Path) -> anyhow::Result<String> {
             let path = attrs.get("path").and_then(Value::as_str).unwrap_or(tenantform_state::DEFAULT_STATE_FILE);
             Ok(dir.join(path).display().to_string())
         }
-        "pg" | "postgres" => attrs
-            .get("url")
-            .and_then(Value::as_str)
-            .map(str::to_string)
-            .ok_or_else(|| anyhow!("state block: backend \"pg\" needs url = \"postgres://…\" (or set {STATE_ENV})")),
+        "pg" | "postgres" => {
+            let url = attrs.get("url").and_then(Value::as_str).ok_or_else(|| {
+                anyhow!("state block: backend \"pg\" needs url = \"postgres://…\" (or set {STATE_ENV})")
+            })?;
+            Ok(pg_url_with(
+                url,
+                attrs.get("stack").and_then(Value::as_str),
+                attrs.get("schema").and_then(Value::as_str),
+            ))
+        }
         other => Err(anyhow!("state block: unknown backend \"{other}\" (use \"sqlite\" or \"pg\")")),
     }
+}
+
+/// The state block's `stack` and `schema` as the URL's query parameters (the URL's own win).
+fn pg_url_with(url: &str, stack: Option<&str>, schema: Option<&str>) -> String {
+    let mut out = url.to_string();
+    for (key, value) in [("stack", stack), ("schema", schema)] {
+        let Some(value) = value else { continue };
+        let query = out.split_once('?').map(|(_, q)| q).unwrap_or("");
+        if query.split('&').any(|kv| kv.split('=').next() == Some(key)) {
+            continue;
+        }
+        let encoded: String = value
+            .bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                    (b as char).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect();
+        out.push(if out.contains('?') { '&' } else { '?' });
+        out.push_str(&format!("{key}={encoded}"));
+    }
+    out
 }
 
 /// Opens the backend named by [`state_location`].

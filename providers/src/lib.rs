@@ -11,6 +11,8 @@
 //!   their IAM members (like hashicorp/google).
 //! - [`neon`]: Neon branches, endpoints, roles, databases and connection URIs.
 //! - [`cloudflare`]: Cloudflare for SaaS custom hostnames and DNS records.
+//! - [`postgres`]: roles, databases, schemas, extensions, grants and default privileges of a
+//!   PostgreSQL server (like cyrilgdn/postgresql), and per-tenant connection URIs.
 //! - [`local`]: the local tenant stack on this machine: SQLite databases, secrets files, real
 //!   processes, and hostnames served by a small HTTP router.
 use std::sync::Arc;
@@ -22,6 +24,7 @@ pub mod google;
 pub mod http;
 pub mod local;
 pub mod neon;
+pub mod postgres;
 pub mod random;
 pub mod support;
 pub mod time;
@@ -36,6 +39,7 @@ pub fn all() -> Vec<Arc<dyn Provider>> {
         Arc::new(google::GoogleProvider::default()),
         Arc::new(local::LocalProvider),
         Arc::new(neon::NeonProvider),
+        Arc::new(postgres::PostgresProvider),
         Arc::new(random::RandomProvider),
         Arc::new(time::TimeProvider),
     ]

@@ -19,7 +19,7 @@ use std::fmt;
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 use tenantform_engine::address::{InstanceAddr, ModuleAddr};
-use tenantform_engine::state::{InstanceState, InstanceStatus, OutputState, Partition, StateError};
+use tenantform_engine::state::{Change, InstanceState, InstanceStatus, LockGuard, OutputState, Partition, StateError};
 use tenantform_engine::value::{AttrPath, Value};
 
 /// The version of this encoding, recorded in every store's metadata. Bump it (with a
@@ -219,6 +219,68 @@ pub(crate) fn decode_output(c: &OutputColumns<'_>) -> Result<OutputState, StateE
         value: decode_value(&what, c.value, c.sensitive_paths, c.unknown_paths)?,
         sensitive: c.sensitive,
     })
+}
+
+/// A change, encoded before a write transaction starts so the transaction stays short.
+pub(crate) enum Encoded {
+    Put(EncodedInstance),
+    Remove { address: String, partition: String },
+    PutOutput(EncodedOutput),
+    RemoveOutput { module: String, name: String, partition: String },
+}
+
+impl Encoded {
+    pub(crate) fn from_change(c: &Change) -> Result<Encoded, StateError> {
+        Ok(match c {
+            Change::Put(s) => Encoded::Put(encode_instance(s)?),
+            Change::Remove(a) => {
+                Encoded::Remove { address: a.to_string(), partition: Partition::of(a).key().to_string() }
+            }
+            Change::PutOutput(o) => Encoded::PutOutput(encode_output(o)?),
+            Change::RemoveOutput { module, name } => Encoded::RemoveOutput {
+                module: module.to_string(),
+                name: name.clone(),
+                partition: Partition::of_module(module).key().to_string(),
+            },
+        })
+    }
+
+    pub(crate) fn partition(&self) -> &str {
+        match self {
+            Encoded::Put(e) => &e.partition,
+            Encoded::PutOutput(e) => &e.partition,
+            Encoded::Remove { partition, .. } | Encoded::RemoveOutput { partition, .. } => partition,
+        }
+    }
+
+    /// What to name in a [`StateError::PartitionNotLocked`].
+    pub(crate) fn subject(&self) -> String {
+        match self {
+            Encoded::Put(e) => e.address.clone(),
+            Encoded::Remove { address, .. } => address.clone(),
+            Encoded::PutOutput(o) => output_subject(&o.module, &o.name),
+            Encoded::RemoveOutput { module, name, .. } => output_subject(module, name),
+        }
+    }
+}
+
+fn output_subject(module: &str, name: &str) -> String {
+    if module.is_empty() {
+        format!("output.{name}")
+    } else {
+        format!("{module}.output.{name}")
+    }
+}
+
+/// Refuses writes outside the guard's partitions (before any I/O).
+pub(crate) fn check_partitions(guard: &dyn LockGuard, ops: &[Encoded]) -> Result<(), StateError> {
+    for op in ops {
+        let p = Partition::from_key(op.partition());
+        if !guard.partitions().contains(&p) {
+            return Err(StateError::PartitionNotLocked { partition: p, subject: op.subject() });
+        }
+    }
+    Ok(())
 }
 
 /// The instance as a persistent backend would give it back (e.g. sets read back as lists).

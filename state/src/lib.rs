@@ -1,4 +1,4 @@
-//! State backends: SQLite (the embedded default), PostgreSQL (teams, not built yet) and
+//! State backends: SQLite (the embedded default), PostgreSQL (teams) and
 //! in-memory (tests), all implementing `tenantform_engine::state::StateBackend` and all held to
 //! one [`conformance`] suite.
 //!
@@ -8,6 +8,7 @@
 mod codec;
 pub mod conformance;
 mod memory;
+mod postgres;
 mod sqlite;
 
 use std::path::{Path, PathBuf};
@@ -16,6 +17,7 @@ use tenantform_engine::state::{StateBackend, StateError};
 
 pub use codec::FORMAT_VERSION;
 pub use memory::MemoryBackend;
+pub use postgres::{PgBackend, PgSettings};
 pub use sqlite::SqliteBackend;
 
 /// The state file's name inside a stack directory when none is configured.
@@ -29,15 +31,11 @@ pub fn default_path(stack_dir: &Path) -> PathBuf {
 /// Opens the backend a setting names:
 /// - `sqlite:///abs/path.db`, `sqlite://rel/path.db`, `sqlite:path.db` or a bare path: SQLite;
 /// - `memory:` / `memory://`: a fresh in-memory store (tests and experiments; nothing is kept);
-/// - `postgres://…` / `postgresql://…`: not built yet (a clear error).
+/// - `postgres://…` / `postgresql://…`: PostgreSQL (`?stack=NAME&schema=NAME`, see [`PgBackend`]).
 pub fn open(url_or_path: &str) -> Result<Box<dyn StateBackend>, StateError> {
     let setting = url_or_path.trim();
     if setting.starts_with("postgres://") || setting.starts_with("postgresql://") {
-        return Err(StateError::Backend(
-            "the PostgreSQL state backend is not built yet; use a SQLite file for now \
-             (a path, or sqlite:///path/to/tenantform.state.db)"
-                .into(),
-        ));
+        return Ok(Box::new(PgBackend::open(setting)?));
     }
     if setting == "memory:" || setting == "memory://" {
         return Ok(Box::new(MemoryBackend::new()));
@@ -82,8 +80,7 @@ mod tests {
         open(bare.to_str().unwrap()).unwrap();
         assert!(bare.exists());
         assert_eq!(open("memory:").unwrap().describe(), "memory");
-        assert!(err("postgres://u@h/db").contains("not built yet"));
-        assert!(err("postgresql://u@h/db").contains("not built yet"));
+        assert!(err("postgres://u@127.0.0.1:1/db").contains("cannot connect"));
         assert!(err("s3://bucket/key").contains("unknown state backend"));
         assert!(err("sqlite://").contains("names no file"));
     }

@@ -29,7 +29,9 @@ use tenantform_engine::state::{
     StateBackend, StateError, StateSnapshot,
 };
 
-use crate::codec::{self, EncodedInstance, EncodedOutput, EncodedValue, InstanceColumns, OutputColumns};
+use crate::codec::{
+    self, check_partitions, Encoded, EncodedInstance, EncodedOutput, EncodedValue, InstanceColumns, OutputColumns,
+};
 
 /// How long a statement waits for another connection's write transaction (not for a
 /// tenantform lock, which is [`StateBackend::lock`]'s `wait`).
@@ -383,68 +385,6 @@ fn read_outputs(
         }
         let o = output_from_row(row)?;
         out.insert((o.module.clone(), o.name.clone()), o);
-    }
-    Ok(())
-}
-
-/// A change, encoded before the write transaction starts so the transaction stays short.
-enum Encoded {
-    Put(EncodedInstance),
-    Remove { address: String, partition: String },
-    PutOutput(EncodedOutput),
-    RemoveOutput { module: String, name: String, partition: String },
-}
-
-impl Encoded {
-    fn from_change(c: &Change) -> Result<Encoded, StateError> {
-        Ok(match c {
-            Change::Put(s) => Encoded::Put(codec::encode_instance(s)?),
-            Change::Remove(a) => {
-                Encoded::Remove { address: a.to_string(), partition: Partition::of(a).key().to_string() }
-            }
-            Change::PutOutput(o) => Encoded::PutOutput(codec::encode_output(o)?),
-            Change::RemoveOutput { module, name } => Encoded::RemoveOutput {
-                module: module.to_string(),
-                name: name.clone(),
-                partition: Partition::of_module(module).key().to_string(),
-            },
-        })
-    }
-
-    fn partition(&self) -> &str {
-        match self {
-            Encoded::Put(e) => &e.partition,
-            Encoded::PutOutput(e) => &e.partition,
-            Encoded::Remove { partition, .. } | Encoded::RemoveOutput { partition, .. } => partition,
-        }
-    }
-
-    /// What to name in a [`StateError::PartitionNotLocked`].
-    fn subject(&self) -> String {
-        match self {
-            Encoded::Put(e) => e.address.clone(),
-            Encoded::Remove { address, .. } => address.clone(),
-            Encoded::PutOutput(o) => output_subject(&o.module, &o.name),
-            Encoded::RemoveOutput { module, name, .. } => output_subject(module, name),
-        }
-    }
-}
-
-fn output_subject(module: &str, name: &str) -> String {
-    if module.is_empty() {
-        format!("output.{name}")
-    } else {
-        format!("{module}.output.{name}")
-    }
-}
-
-/// Refuses writes outside the guard's partitions (before any I/O).
-fn check_partitions(guard: &dyn LockGuard, ops: &[Encoded]) -> Result<(), StateError> {
-    for op in ops {
-        let p = Partition::from_key(op.partition());
-        if !guard.partitions().contains(&p) {
-            return Err(StateError::PartitionNotLocked { partition: p, subject: op.subject() });
-        }
     }
     Ok(())
 }

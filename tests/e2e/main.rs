@@ -7,4 +7,5 @@ mod day2;
 mod fixtures;
 mod lifecycle;
 mod plans;
+mod postgres;
 mod safety;

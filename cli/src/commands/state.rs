@@ -1,5 +1,5 @@
 //! `tenantform state …`: inspect and change state records without touching infrastructure —
-//! list, show, mv, rm, pull, push, history, rollback. Changes take the locks of every
+//! list, show, mv, rm, pull, push, migrate, history, rollback. Changes take the locks of every
 //! partition they write and are recorded in the state history.
 
 use std::io::{BufRead, IsTerminal, Read, Write};
@@ -72,6 +72,14 @@ pub enum StateCommand {
         /// How many entries.
         #[arg(short = 'n', long = "limit", default_value_t = 20)]
         limit: usize,
+    },
+    /// Copy this stack's state to another backend (SQLite ⇄ PostgreSQL), lineage preserved.
+    Migrate {
+        /// Where to copy to: a path, sqlite:///path, or postgres://…?stack=NAME.
+        #[arg(long = "to", value_name = "URL")]
+        to: String,
+        #[command(flatten)]
+        lock: LockArgs,
     },
     /// Restore the state as it was at SERIAL, as a new version.
     Rollback {
@@ -332,6 +340,63 @@ pub fn run(args: StateArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
                 let serial = replace_then_unlock(&backend, guard, "state push", &next, force).await?;
                 println!("State pushed (serial {serial}).");
                 Ok(ExitCode::SUCCESS)
+            }
+            StateCommand::Migrate { to, lock: lock_args } => {
+                let timeout = parse_duration(&lock_args.lock_timeout)?;
+                let dest = open_backend(&to)?;
+                // Hold the source's locks while copying so that no apply changes it meanwhile.
+                let mut parts: Vec<Partition> = state.partitions().collect();
+                parts.extend(state.outputs.keys().map(|(m, _)| Partition::of_module(m)));
+                parts.push(Partition::Root);
+                parts.sort();
+                parts.dedup();
+                let source_guard = match lock(&backend, parts, "state migrate", timeout).await {
+                    Ok(g) => g,
+                    Err(d) => {
+                        report(&Diagnostics::from(d), &Default::default());
+                        return Ok(ExitCode::from(1));
+                    }
+                };
+                let snapshot = load_state(&backend, PartitionFilter::All).await?;
+                let extra: Vec<Partition> =
+                    snapshot.partitions().chain(snapshot.outputs.keys().map(|(m, _)| Partition::of_module(m))).collect();
+                let copied = match lock_all(&dest, extra, "state migrate", timeout).await {
+                    Ok(Some((guard, existing))) => {
+                        if existing.serial != 0 && existing.lineage != snapshot.lineage {
+                            unlock(&dest, guard).await;
+                            Err((anyhow::anyhow!("the destination holds another stack's state"), existing.serial))
+                        } else {
+                            let serial = existing.serial;
+                            replace_then_unlock(&dest, guard, "state migrate", &snapshot, false).await.map(Some).map_err(|e| (e, serial))
+                        }
+                    }
+                    Ok(None) => Ok(None),
+                    Err(e) => Err((e, 0)),
+                };
+                unlock(&backend, source_guard).await;
+                match copied {
+                    Ok(Some(serial)) => {
+                        println!(
+                            "Copied {} resource(s) and {} output(s) (lineage {}) from {} to {} (its serial {serial}).",
+                            snapshot.resources.len(),
+                            snapshot.outputs.len(),
+                            snapshot.lineage,
+                            backend.describe(),
+                            dest.describe()
+                        );
+                        println!("History was not copied (the destination's history starts here); the source is unchanged.");
+                        println!("Point the stack at the new state (the state {{}} block or TENANTFORM_STATE) before the next apply.");
+                        Ok(ExitCode::SUCCESS)
+                    }
+                    Ok(None) => Ok(ExitCode::from(1)),
+                    Err((e, existing_serial)) => {
+                        eprintln!("Error: {e}");
+                        if existing_serial != 0 {
+                            eprintln!("The destination already holds state (serial {existing_serial}); migrate only into an empty stack, or one with the same lineage.");
+                        }
+                        Ok(ExitCode::from(1))
+                    }
+                }
             }
             StateCommand::History { limit } => {
                 let b = backend.clone();

@@ -1,0 +1,3 @@
+tenant "acme" {
+  display_name = "Acme Auto Repair"
+}

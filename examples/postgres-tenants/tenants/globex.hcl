@@ -1,0 +1,3 @@
+tenant "globex" {
+  display_name = "Globex Corporation"
+}
