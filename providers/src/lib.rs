@@ -11,6 +11,8 @@
 //!   their IAM members (like hashicorp/google).
 //! - [`neon`]: Neon branches, endpoints, roles, databases and connection URIs.
 //! - [`cloudflare`]: Cloudflare for SaaS custom hostnames and DNS records.
+//! - [`http_check`]: the `http` provider's `http_health_check`, which polls a URL until it
+//!   answers as expected (not to be confused with [`http`], the cloud providers' API client).
 //! - [`local`]: the local tenant stack on this machine: SQLite databases, secrets files, real
 //!   processes, and hostnames served by a small HTTP router.
 use std::sync::Arc;
@@ -20,6 +22,7 @@ use tenantform_engine::provider::Provider;
 pub mod cloudflare;
 pub mod google;
 pub mod http;
+pub mod http_check;
 pub mod local;
 pub mod neon;
 pub mod random;
@@ -34,6 +37,7 @@ pub fn all() -> Vec<Arc<dyn Provider>> {
     vec![
         Arc::new(cloudflare::CloudflareProvider),
         Arc::new(google::GoogleProvider::default()),
+        Arc::new(http_check::HttpProvider),
         Arc::new(local::LocalProvider),
         Arc::new(neon::NeonProvider),
         Arc::new(random::RandomProvider),
