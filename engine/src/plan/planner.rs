@@ -270,11 +270,30 @@ pub async fn plan(input: PlanInput<'_>, cancel: CancellationToken) -> Result<Pla
                         w.fail(n);
                         continue;
                     };
-                    let config = if opts.mode == PlanMode::RefreshOnly {
+                    // A refresh-only plan reads data sources (outputs may use them) but only
+                    // when what they depend on exists: a data source of a tenant that was never
+                    // applied would be read with null arguments.
+                    if opts.mode == PlanMode::RefreshOnly && r.config.mode == Mode::Data {
+                        let inputs_exist = deps[ri].iter().all(|d| {
+                            let dr = &stack.resources[*d];
+                            dr.config.mode == Mode::Data || state.resources.contains_key(&dr.addr)
+                        });
+                        if !inputs_exist {
+                            w.complete(n, Value::Unknown);
+                            continue;
+                        }
+                    }
+                    let config = if opts.mode == PlanMode::RefreshOnly && r.config.mode == Mode::Managed {
                         None
                     } else {
                         match w.eval_resource_config(ri, &schema) {
                             Ok(c) => Some(c),
+                            Err(_) if opts.mode == PlanMode::RefreshOnly => {
+                                // An input object was deleted outside tenantform: the drift
+                                // shows on that object; this data source cannot be read.
+                                w.complete(n, Value::Unknown);
+                                continue;
+                            }
                             Err(ds) => {
                                 for d in ds {
                                     push_once(&mut diags, &mut seen_diag, d);
@@ -693,6 +712,25 @@ async fn plan_instance_inner(job: &InstanceJob) -> Result<Planned, Diagnostics> 
     if job.mode == Mode::Data {
         let config = job.config.clone().unwrap_or(Value::Null);
         let Some(ds) = &job.data_source else { return Err(fail("read", ProviderError::permanent("no data source"))) };
+        if job.plan_mode == PlanMode::RefreshOnly {
+            // Nothing is planned; a data source that cannot be read (an input object deleted
+            // outside tenantform) must not hide the drift this plan is for.
+            if !config.is_wholly_known() {
+                return Ok(Planned { change: None, value: Value::Unknown, drift: None });
+            }
+            let plain = config.clone().unmark_deep();
+            return match with_retries(job.retry, || ds.read(&plain, &ctx)).await {
+                Ok(v) => Ok(Planned {
+                    change: None,
+                    value: mark_schema_sensitive(copy_config_marks(&config, v), schema),
+                    drift: None,
+                }),
+                Err(e) => {
+                    tracing::warn!(address = %job.addr, error = %e.summary, "data source not read in a refresh-only plan");
+                    Ok(Planned { change: None, value: Value::Unknown, drift: None })
+                }
+            };
+        }
         if !config.is_wholly_known() {
             // Read during apply, once the inputs are known.
             let after = mark_schema_sensitive(with_unknown_computed(&config, schema), schema);
