@@ -218,7 +218,7 @@ fn drift_shows_in_tenants_plan_refresh_only_and_the_drift_command() {
 }
 
 #[test]
-fn refresh_only_reads_data_sources_of_applied_tenants_and_skips_pending_ones() {
+fn refresh_only_plans_cope_with_data_sources_and_outputs_of_tenants_not_applied() {
     // A data source reading an object of the tenant: refresh-only plans (`tenants`, `drift`,
     // `plan -refresh-only`) used to read it with null arguments and fail.
     let stack = Stack::with_files(&[
@@ -241,6 +241,10 @@ data "local_file" "db" {
 output "db_digest" {
   value = data.local_file.db.content_sha256
 }
+
+output "db_url" {
+  value = local_sqlite_database.db.url
+}
 "#,
         ),
         ("tenants/acme.hcl", "tenant \"acme\" {}\n"),
@@ -252,6 +256,11 @@ output "db_digest" {
     assert!(r.stdout.lines().any(|l| l.starts_with("globex") && l.contains("pending")), "{}", r.stdout);
     let r = stack.run(&["plan", "-refresh-only"]).ok();
     assert!(!r.stdout.contains("db_digest"), "the data source was read: the output did not change\n{}", r.stdout);
+    // Deprovisioned again: its outputs refer to objects that do not exist.
+    stack.run(&["destroy", "-auto-approve", "--tenant", "acme"]).ok();
+    let r = stack.run(&["tenants"]).ok();
+    assert!(r.stdout.lines().any(|l| l.starts_with("acme") && l.contains("pending")), "{}", r.stdout);
+    stack.run(&["apply", "-auto-approve", "--tenant", "acme"]).ok();
     // The object the data source reads is deleted outside tenantform: the drift shows, the
     // data source's failure does not hide it.
     let state = stack.state_json();

@@ -831,7 +831,9 @@ async fn plan_instance_inner(job: &InstanceJob) -> Result<Planned, Diagnostics> 
         }
     };
     if job.plan_mode == PlanMode::RefreshOnly {
-        let value = current.clone().unwrap_or(Value::Null);
+        // An object that does not exist (a tenant never applied, or deleted outside
+        // tenantform) has no attributes to show: references to it are unknown, not errors.
+        let value = current.clone().unwrap_or(Value::Unknown);
         return Ok(Planned { change: None, value, drift });
     }
     let config = job.config.clone().unwrap_or(Value::Null);
