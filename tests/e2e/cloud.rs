@@ -5,9 +5,9 @@
 
 use std::time::Duration;
 
-use tenantform_emulators::{start, FaultConfig, Handle, Kind, Options};
+use tenantform_emulators::{FaultConfig, Kind};
 
-use crate::support::Stack;
+use crate::support::{count, Emulators, Stack};
 
 const STACK: &str = r#"
 variable "tenants" {
@@ -82,27 +82,16 @@ resource "cloudflare_dns_record" "tenant" {
 }
 "#;
 
-fn count(h: &Handle, coll: &str, field: &str, value: &str) -> usize {
-    h.objects(coll).iter().filter(|o| o[field] == value).count()
-}
-
 #[test]
 fn tenant_stack_on_neon_and_cloudflare_converges_under_faults() {
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let opts = Options { operation_delay: Duration::from_millis(100), ..Options::default() };
-    let faults = FaultConfig {
+    let emus = Emulators::start(&[Kind::Neon, Kind::Cloudflare], Duration::from_millis(100));
+    emus.set_faults(FaultConfig {
         error_rate: 0.2,
         retry_after_secs: Some(0),
         drop_after_commit_rate: 0.15,
         ..FaultConfig::default()
-    };
-    let (neon, cf) = rt.block_on(async {
-        let (_, n) = start(Kind::Neon, opts.clone()).await.unwrap();
-        let (_, c) = start(Kind::Cloudflare, opts).await.unwrap();
-        (n, c)
     });
-    neon.set_faults(faults.clone());
-    cf.set_faults(faults);
+    let (neon, cf) = (emus.get(Kind::Neon), emus.get(Kind::Cloudflare));
     let stack = Stack::with_files(&[("main.tf", STACK)]);
     let neon_var = format!("neon_url={}", neon.base_url());
     let cf_var = format!("cloudflare_url={}", cf.base_url());

@@ -8,3 +8,4 @@ mod fixtures;
 mod lifecycle;
 mod plans;
 mod safety;
+mod serverless;

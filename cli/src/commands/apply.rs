@@ -272,7 +272,13 @@ pub fn run(args: ApplyArgs, ctx: &Ctx, destroy: bool) -> anyhow::Result<ExitCode
                 if destroy {
                     println!("\n{verb} complete! Resources: {} destroyed.", outcome.destroyed);
                 } else {
-                    println!("\n{verb} complete! Resources: {} added, {} changed, {} destroyed.", outcome.added, outcome.changed, outcome.destroyed);
+                    // As Terraform: imports are counted first, and only when there are any.
+                    let imported = plan.changes.iter().filter(|c| c.import_id.is_some()).count();
+                    let imported = if imported > 0 { format!("{imported} imported, ") } else { String::new() };
+                    println!(
+                        "\n{verb} complete! Resources: {imported}{} added, {} changed, {} destroyed.",
+                        outcome.added, outcome.changed, outcome.destroyed
+                    );
                 }
             } else {
                 println!(

@@ -270,15 +270,13 @@ output "custom_domain" {
   value = var.domain
 }
 
-output "custom_hostname_status" {
-  value = one(cloudflare_custom_hostname.domain[*].status)
-}
-
-# What the merchant publishes at their DNS provider: a CNAME of their domain to their default
-# host, and (until the hostname is active) the ownership TXT record.
+# What the merchant publishes at their DNS provider: their domain as a CNAME of their default
+# host. Cloudflare then validates the hostname and its certificate over HTTP by itself; watch
+# the progress with `tenantform tenants show <slug>` (status, ssl_status).
 output "dns_instructions" {
   value = var.domain == null ? null : {
-    cname     = { name = var.domain, target = local.host }
-    ownership = one(cloudflare_custom_hostname.domain[*].ownership_verification)
+    type    = "CNAME"
+    name    = var.domain
+    content = local.host
   }
 }

@@ -197,6 +197,56 @@ fn drop_path(schema: &Schema, read: &mut Value, reference: &Value, path: &[&str]
     }
 }
 
+/// The counterpart of [`drop_unconfigured_blocks`] at plan time: a server-defaulted block the
+/// configuration leaves out but the prior state holds (an imported object keeps every block
+/// the API returns) is planned as it is, so leaving it out of the configuration is no change
+/// (Terraform's optional+computed blocks).
+pub fn keep_unconfigured_blocks(
+    schema: &Schema,
+    planned: &mut Value,
+    config: &Value,
+    prior: &Value,
+    paths: &[&[&str]],
+) {
+    for p in paths {
+        keep_path(schema, planned, config, prior, p);
+    }
+}
+
+fn present(v: &Value) -> bool {
+    match v {
+        Value::Null | Value::Unknown => false,
+        Value::List(items) => !items.is_empty(),
+        _ => true,
+    }
+}
+
+fn keep_path(schema: &Schema, planned: &mut Value, config: &Value, prior: &Value, path: &[&str]) {
+    let Some((first, rest)) = path.split_first() else { return };
+    let Some(b) = schema.blocks.get(*first) else { return };
+    let cfg = config.get(first).map(|v| v.unmarked().0).unwrap_or(&Value::Null);
+    let pri = prior.get(first).map(|v| v.unmarked().0).unwrap_or(&Value::Null);
+    let Value::Map(pm) = planned else { return };
+    let Some(slot) = pm.get_mut(*first) else { return };
+    if rest.is_empty() {
+        if !present(cfg) && present(pri) && !slot.is_unknown() {
+            *slot = pri.clone();
+        }
+        return;
+    }
+    match (b.nesting, slot) {
+        (Nesting::Single, s @ Value::Map(_)) => keep_path(&b.schema, s, cfg, pri, rest),
+        (Nesting::List, Value::List(items)) => {
+            let (cfgs, pris) = (cfg.as_list().unwrap_or(&[]), pri.as_list().unwrap_or(&[]));
+            for (i, item) in items.iter_mut().enumerate() {
+                let (c, p) = (cfgs.get(i).unwrap_or(&Value::Null), pris.get(i).unwrap_or(&Value::Null));
+                keep_path(&b.schema, item, c, p, rest);
+            }
+        }
+        _ => {}
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use tenantform_engine::provider::{AttributeSchema, BlockSchema};
