@@ -443,6 +443,12 @@ fn twenty_merchants_in_one_apply_then_a_no_op_plan() {
     let r = w.stack.run(&["plan", "-detailed-exitcode", "-no-color"]);
     assert_eq!(r.code, 0, "no changes after the apply\n{}", r.all());
     assert!(r.stdout.contains("No changes."), "{}", r.stdout);
+    // The custom hostnames became active since: the platform's progress, not drift. A
+    // refresh-only plan shows it; the normal plan and `tenants` do not call it a change.
+    assert!(!r.stdout.contains("changed outside"), "{}", r.stdout);
+    let r = w.stack.run(&["plan", "-refresh-only", "-no-color"]).ok();
+    assert!(r.stdout.contains("# tenant.shop04.cloudflare_custom_hostname.domain[0] has changed"), "{}", r.stdout);
+    assert!(r.stdout.contains("~ status                      = \"pending\" -> \"active\""), "{}", r.stdout);
     let r = w.stack.run(&["tenants"]).ok();
     assert_eq!(r.stdout.lines().filter(|l| l.contains(" active ")).count(), 20, "{}", r.stdout);
     #[allow(clippy::print_stderr)]

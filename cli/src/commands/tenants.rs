@@ -10,12 +10,9 @@ use clap::{Args, Subcommand};
 use serde_json::json;
 use tenantform_engine::address::Mode;
 use tenantform_engine::apply::TENANT_STATUS_OUTPUT;
-use tenantform_engine::plan::diff::changed_paths;
 use tenantform_engine::plan::planner::PlanOptions;
 use tenantform_engine::plan::{Drift, PlanMode};
-use tenantform_engine::provider::ProviderRegistry;
 use tenantform_engine::state::{PartitionFilter, StateSnapshot};
-use tenantform_engine::value::PathStep;
 use tokio_util::sync::CancellationToken;
 
 use crate::context::Ctx;
@@ -73,26 +70,13 @@ async fn refresh(
 ) -> anyhow::Result<Result<Vec<Drift>, ()>> {
     let opts = PlanOptions { mode: PlanMode::RefreshOnly, tenants, parallelism, ..PlanOptions::default() };
     match make_plan(ctx, p, state, opts, CancellationToken::new()).await {
-        Ok(out) => Ok(Ok(out.plan.drift.into_iter().filter(|d| made_outside(d, &ctx.registry)).collect())),
+        // Values the platform computed since (a certificate that became active) are not drift.
+        Ok(out) => Ok(Ok(out.plan.drift.into_iter().filter(|d| d.external).collect())),
         Err(diags) => {
             report(&diags, &p.sources);
             Ok(Err(()))
         }
     }
-}
-
-/// Whether a refreshed difference is drift: the object is gone, or something changed that the
-/// configuration sets (an attribute or a block), or a secret (a password reset elsewhere).
-/// Values the platform computes as it goes — a certificate becoming active, an etag, an
-/// update time — are not changes made outside tenantform (`plan -refresh-only` still lists
-/// them).
-fn made_outside(d: &Drift, registry: &ProviderRegistry) -> bool {
-    let Some(after) = &d.after else { return true };
-    let Some(rs) = registry.resource_schema(&d.addr.resource.ty) else { return true };
-    changed_paths(&rs.schema, &d.before, after).iter().any(|path| match path.first() {
-        Some(PathStep::Key(k)) => rs.schema.attributes.get(k).is_none_or(|a| a.is_settable() || a.sensitive),
-        _ => true,
-    })
 }
 
 fn rows(p: &tenantform_engine::validate::Prepared, state: &StateSnapshot, drift: &[Drift]) -> Vec<Row> {

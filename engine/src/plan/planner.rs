@@ -497,7 +497,7 @@ pub async fn plan(input: PlanInput<'_>, cancel: CancellationToken) -> Result<Pla
                 Some(s.value.clone().unmark_deep())
             };
             let Some(current) = current else {
-                return Ok((None, Some(Drift { addr: s.addr.clone(), before: s.value.clone(), after: None })));
+                return Ok((None, Some(Drift::deleted(s.addr.clone(), s.value.clone()))));
             };
             let current = mark_schema_sensitive(copy_config_marks(&s.value, current), &schema);
             let d = drift_of(&schema, &s, &current);
@@ -683,11 +683,7 @@ fn job_for(
 }
 
 fn drift_of(schema: &Schema, prior: &InstanceState, current: &Value) -> Option<Drift> {
-    if changed_paths(schema, &prior.value, current).is_empty() {
-        None
-    } else {
-        Some(Drift { addr: prior.addr.clone(), before: prior.value.clone(), after: Some(current.clone()) })
-    }
+    Drift::changed(schema, prior.addr.clone(), prior.value.clone(), current.clone())
 }
 
 async fn plan_instance(job: InstanceJob) -> Result<Planned, Diagnostics> {
@@ -820,7 +816,7 @@ async fn plan_instance_inner(job: &InstanceJob) -> Result<Planned, Diagnostics> 
                             reason = Some("a previous create was interrupted before the object was made".into());
                         } else {
                             reason = Some("it was deleted outside tenantform".into());
-                            drift = Some(Drift { addr: job.addr.clone(), before: prior.value.clone(), after: None });
+                            drift = Some(Drift::deleted(job.addr.clone(), prior.value.clone()));
                         }
                         None
                     }

@@ -1,4 +1,4 @@
 tenant "acme" {
-  plan   = "pro"
+  plan   = "business"
   domain = "shop.acme-tools.com"
 }
