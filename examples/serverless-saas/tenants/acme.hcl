@@ -1,4 +1,4 @@
 tenant "acme" {
-  plan   = "business"
+  plan   = "pro"
   domain = "shop.acme-tools.com"
 }
