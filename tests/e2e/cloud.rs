@@ -105,9 +105,9 @@ fn tenant_stack_on_neon_and_cloudflare_converges_under_faults() {
     let r = run(&["apply", "-auto-approve", "-no-color"]).ok();
     assert!(r.stdout.contains("Apply complete! Resources: 12 added"), "{}", r.stdout);
     for t in ["acme", "globex"] {
-        assert_eq!(count(&neon, "branches", "name", &format!("tenant-{t}")), 1, "{t}");
-        assert_eq!(count(&cf, "custom_hostnames", "hostname", &format!("{t}.customers.example")), 1, "{t}");
-        assert_eq!(count(&cf, "dns_records", "name", &format!("{t}.example.com")), 1, "{t}");
+        assert_eq!(count(neon, "branches", "name", &format!("tenant-{t}")), 1, "{t}");
+        assert_eq!(count(cf, "custom_hostnames", "hostname", &format!("{t}.customers.example")), 1, "{t}");
+        assert_eq!(count(cf, "dns_records", "name", &format!("{t}.example.com")), 1, "{t}");
     }
     assert_eq!(neon.objects("endpoints").len(), 3, "the seeded one and one per tenant");
     assert_eq!(neon.objects("databases").iter().filter(|d| d["name"] == "app").count(), 2);

@@ -301,12 +301,13 @@ fn describe(e: &reqwest::Error, limit: Duration) -> String {
 }
 
 fn human(d: Duration) -> String {
-    if d.as_millis() % 1000 != 0 {
+    let secs = d.as_secs();
+    if d.subsec_millis() != 0 {
         format!("{}ms", d.as_millis())
-    } else if d.as_secs() >= 60 && d.as_secs() % 60 == 0 {
-        format!("{}m", d.as_secs() / 60)
+    } else if secs >= 60 && secs / 60 * 60 == secs {
+        format!("{}m", secs / 60)
     } else {
-        format!("{}s", d.as_secs())
+        format!("{secs}s")
     }
 }
 
