@@ -499,6 +499,7 @@ fn a_tier_change_updates_only_the_cloud_run_service_in_place() {
     assert_ne!(now["latestReadyRevision"], before["latestReadyRevision"]);
     w.assert_provisioned(&acme);
     w.assert_provisioned(&globex);
+    assert_eq!(w.state_by_tenant(), expected_state(&[acme, globex]));
     assert_eq!(w.stack.run(&["plan", "-detailed-exitcode"]).code, 0);
 }
 
@@ -561,6 +562,9 @@ fn moving_a_merchant_to_another_region_replaces_its_branch_and_the_secret_and_se
     w.assert_provisioned(&acme);
     w.assert_provisioned(&globex);
     assert_eq!(w.values("tenant.acme.neon_branch.db")["project_id"], EU_PROJECT);
+    assert_eq!(w.values("tenant.acme.google_cloud_run_v2_service.app")["location"], "europe-west1");
+    assert_eq!(w.values("tenant.acme.google_secret_manager_secret_version.database_url")["version"], "2");
+    assert_eq!(w.state_by_tenant(), expected_state(&[acme.clone(), globex.clone()]), "no deposed object left");
     assert_eq!(w.stack.run(&["plan", "-detailed-exitcode"]).code, 0);
 }
 
@@ -871,10 +875,9 @@ fn an_invalid_custom_hostname_fails_only_that_merchant_with_cloudflares_message(
     w.assert_provisioned(&good);
     w.assert_provisioned(&other);
     // The rest of globex was made (no rollback was asked for) and is kept.
-    let state = w.state_by_tenant();
-    let mut want = bad.addresses();
-    want.remove("tenant.globex.cloudflare_custom_hostname.domain[0]");
-    assert_eq!(state["globex"], want);
+    let mut want = expected_state(&[good.clone(), bad.clone(), other.clone()]);
+    want.get_mut("globex").unwrap().remove("tenant.globex.cloudflare_custom_hostname.domain[0]");
+    assert_eq!(w.state_by_tenant(), want);
     assert_eq!(w.cf().objects("custom_hostnames").len(), 1);
     let r = w.stack.run(&["tenants"]).ok();
     let line = r.stdout.lines().find(|l| l.starts_with("globex")).unwrap();
@@ -933,6 +936,7 @@ fn a_new_merchant_that_fails_its_health_check_is_rolled_back() {
         assert!(!h.objects("iam_policies").iter().any(|p| p.to_string().contains("canary")));
     }
     w.assert_provisioned(&acme);
+    assert_eq!(w.state_by_tenant(), expected_state(std::slice::from_ref(&acme)));
     let r = w.stack.run(&["tenants"]).ok();
     let line = r.stdout.lines().find(|l| l.starts_with("canary")).unwrap_or_else(|| panic!("{}", r.stdout));
     assert!(line.contains("failed") && line.contains("rolled back"), "{}", r.stdout);
@@ -990,6 +994,7 @@ fn secrets_never_show_in_plans_events_logs_or_errors() {
     let payload = String::from_utf8(base64::engine::general_purpose::STANDARD.decode(newest).unwrap()).unwrap();
     assert!(payload.contains(CANARY), "the canary reached the secret payload");
     w.assert_provisioned(&acme);
+    assert_eq!(w.state_by_tenant(), expected_state(&[acme.clone(), Merchant::new("globex")]));
     for args in [
         &["show"][..],
         &["show", "-json"],
@@ -1017,6 +1022,7 @@ fn secrets_never_show_in_plans_events_logs_or_errors() {
 
     let logs = std::fs::read_to_string(&log).unwrap();
     assert!(logs.contains("neon"), "the log covers the Neon calls");
+    assert!(logs.contains(tenantform_providers::http::REDACTED), "bodies with secrets were logged, redacted");
     seen.push(("trace log".into(), logs));
     for (what, text) in &seen {
         assert!(!text.contains(CANARY), "the canary password shows in `{what}`");
