@@ -304,3 +304,37 @@ impl Plan {
         Ok(p)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::provider::{AttributeSchema, Schema};
+    use crate::types::Type;
+
+    #[test]
+    fn drift_is_external_unless_only_platform_computed_values_moved() {
+        let schema = Schema::new()
+            .attr("hostname", AttributeSchema::required(Type::String))
+            .attr("status", AttributeSchema::computed(Type::String))
+            .attr("password", AttributeSchema::computed(Type::String).sensitive());
+        let addr: InstanceAddr = "tenant.acme.x_y.z".parse().unwrap();
+        let v = |h: &str, s: &str, p: &str| {
+            Value::map([("hostname", Value::string(h)), ("status", Value::string(s)), ("password", Value::string(p))])
+        };
+        let before = v("a.example", "pending", "pw");
+        assert_eq!(Drift::changed(&schema, addr.clone(), before.clone(), before.clone()), None);
+        let d = Drift::changed(&schema, addr.clone(), before.clone(), v("a.example", "active", "pw")).unwrap();
+        assert!(!d.external, "a certificate becoming active is the platform's progress");
+        assert!(
+            Drift::changed(&schema, addr.clone(), before.clone(), v("b.example", "active", "pw")).unwrap().external
+        );
+        assert!(
+            Drift::changed(&schema, addr.clone(), before.clone(), v("a.example", "pending", "reset")).unwrap().external
+        );
+        assert!(Drift::deleted(addr.clone(), before.clone()).external);
+        let mut json = serde_json::to_value(Drift::deleted(addr.clone(), before.clone())).unwrap();
+        json.as_object_mut().unwrap().remove("external");
+        let old: Drift = serde_json::from_value(json).expect("plan files without the field still load");
+        assert!(old.external);
+    }
+}

@@ -339,4 +339,29 @@ mod tests {
         assert_eq!(c.get("resources"), Some(&Value::Null));
         assert_eq!(camel("max_instance_request_concurrency"), "maxInstanceRequestConcurrency");
     }
+
+    #[test]
+    fn a_server_defaulted_block_the_configuration_leaves_out_is_planned_as_it_is() {
+        let resources =
+            Value::map([("limits", Value::map([("cpu", Value::string("1"))])), ("cpu_idle", Value::Bool(true))]);
+        let container =
+            |res: Value| Value::map([("image", Value::string("hello")), ("args", Value::Null), ("resources", res)]);
+        // An imported service: the API's resources block is in the prior state.
+        let prior = Value::map([("containers", Value::List(vec![container(resources.clone())]))]);
+        let config = Value::map([("containers", Value::List(vec![container(Value::Null)]))]);
+        let mut planned = config.clone();
+        keep_unconfigured_blocks(&schema(), &mut planned, &config, &prior, &[&["containers", "resources"]]);
+        assert_eq!(planned, prior, "no diff for a block the configuration does not set");
+
+        // A configured block wins; an unknown one is left to the plan.
+        let configured = Value::map([("limits", Value::map([("cpu", Value::string("2"))])), ("cpu_idle", Value::Null)]);
+        let config = Value::map([("containers", Value::List(vec![container(configured.clone())]))]);
+        let mut planned = config.clone();
+        keep_unconfigured_blocks(&schema(), &mut planned, &config, &prior, &[&["containers", "resources"]]);
+        assert_eq!(planned, config);
+        let unknown = Value::map([("containers", Value::List(vec![container(Value::Unknown)]))]);
+        let mut planned = unknown.clone();
+        keep_unconfigured_blocks(&schema(), &mut planned, &config, &prior, &[&["containers", "resources"]]);
+        assert_eq!(planned, unknown);
+    }
 }
