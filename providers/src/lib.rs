@@ -13,6 +13,8 @@
 //! - [`cloudflare`]: Cloudflare for SaaS custom hostnames and DNS records.
 //! - [`postgres`]: roles, databases, schemas, extensions, grants and default privileges of a
 //!   PostgreSQL server (like cyrilgdn/postgresql), and per-tenant connection URIs.
+//! - [`http_check`]: the `http` provider's `http_health_check`, which polls a URL until it
+//!   answers as expected (not to be confused with [`http`], the cloud providers' API client).
 //! - [`local`]: the local tenant stack on this machine: SQLite databases, secrets files, real
 //!   processes, and hostnames served by a small HTTP router.
 use std::sync::Arc;
@@ -22,6 +24,7 @@ use tenantform_engine::provider::Provider;
 pub mod cloudflare;
 pub mod google;
 pub mod http;
+pub mod http_check;
 pub mod local;
 pub mod neon;
 pub mod postgres;
@@ -37,6 +40,7 @@ pub fn all() -> Vec<Arc<dyn Provider>> {
     vec![
         Arc::new(cloudflare::CloudflareProvider),
         Arc::new(google::GoogleProvider::default()),
+        Arc::new(http_check::HttpProvider),
         Arc::new(local::LocalProvider),
         Arc::new(neon::NeonProvider),
         Arc::new(postgres::PostgresProvider),

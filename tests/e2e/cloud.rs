@@ -5,9 +5,9 @@
 
 use std::time::Duration;
 
-use tenantform_emulators::{start, FaultConfig, Handle, Kind, Options};
+use tenantform_emulators::{FaultConfig, Kind};
 
-use crate::support::Stack;
+use crate::support::{count, Emulators, Stack};
 
 const STACK: &str = r#"
 variable "tenants" {
@@ -82,27 +82,16 @@ resource "cloudflare_dns_record" "tenant" {
 }
 "#;
 
-fn count(h: &Handle, coll: &str, field: &str, value: &str) -> usize {
-    h.objects(coll).iter().filter(|o| o[field] == value).count()
-}
-
 #[test]
 fn tenant_stack_on_neon_and_cloudflare_converges_under_faults() {
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let opts = Options { operation_delay: Duration::from_millis(100), ..Options::default() };
-    let faults = FaultConfig {
+    let emus = Emulators::start(&[Kind::Neon, Kind::Cloudflare], Duration::from_millis(100));
+    emus.set_faults(FaultConfig {
         error_rate: 0.2,
         retry_after_secs: Some(0),
         drop_after_commit_rate: 0.15,
         ..FaultConfig::default()
-    };
-    let (neon, cf) = rt.block_on(async {
-        let (_, n) = start(Kind::Neon, opts.clone()).await.unwrap();
-        let (_, c) = start(Kind::Cloudflare, opts).await.unwrap();
-        (n, c)
     });
-    neon.set_faults(faults.clone());
-    cf.set_faults(faults);
+    let (neon, cf) = (emus.get(Kind::Neon), emus.get(Kind::Cloudflare));
     let stack = Stack::with_files(&[("main.tf", STACK)]);
     let neon_var = format!("neon_url={}", neon.base_url());
     let cf_var = format!("cloudflare_url={}", cf.base_url());
@@ -116,9 +105,9 @@ fn tenant_stack_on_neon_and_cloudflare_converges_under_faults() {
     let r = run(&["apply", "-auto-approve", "-no-color"]).ok();
     assert!(r.stdout.contains("Apply complete! Resources: 12 added"), "{}", r.stdout);
     for t in ["acme", "globex"] {
-        assert_eq!(count(&neon, "branches", "name", &format!("tenant-{t}")), 1, "{t}");
-        assert_eq!(count(&cf, "custom_hostnames", "hostname", &format!("{t}.customers.example")), 1, "{t}");
-        assert_eq!(count(&cf, "dns_records", "name", &format!("{t}.example.com")), 1, "{t}");
+        assert_eq!(count(neon, "branches", "name", &format!("tenant-{t}")), 1, "{t}");
+        assert_eq!(count(cf, "custom_hostnames", "hostname", &format!("{t}.customers.example")), 1, "{t}");
+        assert_eq!(count(cf, "dns_records", "name", &format!("{t}.example.com")), 1, "{t}");
     }
     assert_eq!(neon.objects("endpoints").len(), 3, "the seeded one and one per tenant");
     assert_eq!(neon.objects("databases").iter().filter(|d| d["name"] == "app").count(), 2);

@@ -261,3 +261,61 @@ fn pushing_an_older_state_is_refused_without_force() {
     stack.run(&["state", "push", "-force", "old.json"]).ok();
     assert_eq!(stack.run(&["plan", "-detailed-exitcode", "-var", "n=1"]).code, 0, "the old version is back");
 }
+
+#[test]
+fn refresh_only_plans_cope_with_data_sources_and_outputs_of_tenants_not_applied() {
+    // A data source reading an object of the tenant: refresh-only plans (`tenants`, `drift`,
+    // `plan -refresh-only`) used to read it with null arguments and fail.
+    let stack = Stack::with_files(&[
+        ("main.hcl", "tenant_stack { source = \"./tenant\" }\n"),
+        (
+            "tenant/main.hcl",
+            r#"
+resource "random_id" "db" {
+  byte_length = 2
+}
+
+resource "local_sqlite_database" "db" {
+  name = "${tenant.slug}-${random_id.db.hex}"
+}
+
+data "local_file" "db" {
+  filename = trimprefix(local_sqlite_database.db.url, "sqlite://")
+}
+
+output "db_digest" {
+  value = data.local_file.db.content_sha256
+}
+
+output "db_url" {
+  value = local_sqlite_database.db.url
+}
+"#,
+        ),
+        ("tenants/acme.hcl", "tenant \"acme\" {}\n"),
+        ("tenants/globex.hcl", "tenant \"globex\" {}\n"),
+    ]);
+    stack.run(&["apply", "-auto-approve", "--tenant", "acme"]).ok();
+    let r = stack.run(&["tenants"]).ok();
+    assert!(r.stdout.lines().any(|l| l.starts_with("acme") && l.contains("active")), "{}", r.stdout);
+    assert!(r.stdout.lines().any(|l| l.starts_with("globex") && l.contains("pending")), "{}", r.stdout);
+    let r = stack.run(&["plan", "-refresh-only"]).ok();
+    assert!(!r.stdout.contains("db_digest"), "the data source was read: the output did not change\n{}", r.stdout);
+    // Deprovisioned again: its outputs refer to objects that do not exist.
+    stack.run(&["destroy", "-auto-approve", "--tenant", "acme"]).ok();
+    let r = stack.run(&["tenants"]).ok();
+    assert!(r.stdout.lines().any(|l| l.starts_with("acme") && l.contains("pending")), "{}", r.stdout);
+    stack.run(&["apply", "-auto-approve", "--tenant", "acme"]).ok();
+    // The object the data source reads is deleted outside tenantform: the drift shows, the
+    // data source's failure does not hide it.
+    let state = stack.state_json();
+    let db = state["resources"].as_array().unwrap().iter().find(|r| r["type"] == "local_sqlite_database").unwrap()
+        ["values"]["path"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    std::fs::remove_file(&db).unwrap();
+    let r = stack.run(&["drift"]);
+    assert_eq!(r.code, 2, "{}", r.all());
+    assert!(r.stdout.contains("tenant acme:"), "{}", r.stdout);
+}

@@ -9,3 +9,4 @@ mod lifecycle;
 mod plans;
 mod postgres;
 mod safety;
+mod serverless;

@@ -1,11 +1,16 @@
 //! Helpers for end-to-end tests: a stack in a temporary directory, running the real binary,
-//! cleaning up the processes a local stack starts.
+//! cleaning up the processes a local stack starts, and the cloud API emulators a stack runs
+//! against (started in-process) with their admin views.
 
 #![allow(dead_code)]
 
+use std::collections::BTreeMap;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use tenantform_emulators::{start, FaultConfig, Handle, Kind, Options};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_tenantform");
 
@@ -26,12 +31,20 @@ pub fn free_port() -> u16 {
 
 /// Copies a directory tree.
 pub fn copy_dir(from: &Path, to: &Path) {
+    copy_dir_except(from, to, &|_| false)
+}
+
+/// Copies a directory tree, leaving out entries whose file name `skip` accepts.
+pub fn copy_dir_except(from: &Path, to: &Path, skip: &dyn Fn(&str) -> bool) {
     std::fs::create_dir_all(to).unwrap();
     for e in std::fs::read_dir(from).unwrap() {
         let e = e.unwrap();
+        if skip(&e.file_name().to_string_lossy()) {
+            continue;
+        }
         let target = to.join(e.file_name());
         if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &target);
+            copy_dir_except(&e.path(), &target, skip);
         } else {
             std::fs::copy(e.path(), target).unwrap();
         }
@@ -89,6 +102,16 @@ impl Stack {
         Stack { dir, router_port: free_port(), cleanup: true }
     }
 
+    /// A copy of `examples/<name>` without what running it generates (state, emulator
+    /// settings and processes).
+    pub fn from_example(name: &str) -> Stack {
+        let dir = tempfile::tempdir().unwrap();
+        let generated =
+            |f: &str| f.starts_with('.') || f.ends_with(".auto.tfvars") || f.starts_with("tenantform.state.db");
+        copy_dir_except(&repo().join("examples").join(name), dir.path(), &generated);
+        Stack { dir, router_port: free_port(), cleanup: false }
+    }
+
     /// A stack from inline files.
     pub fn with_files(files: &[(&str, &str)]) -> Stack {
         let dir = tempfile::tempdir().unwrap();
@@ -131,6 +154,21 @@ impl Stack {
 
     pub fn run(&self, args: &[&str]) -> Run {
         Run::from(self.command(args).output().unwrap())
+    }
+
+    /// Runs with extra environment variables (`TENANTFORM_LOG`, …).
+    pub fn run_with(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
+        let mut c = self.command(args);
+        c.envs(env.iter().copied());
+        Run::from(c.output().unwrap())
+    }
+
+    /// `plan -json` (with extra arguments) as a value; asserts the plan succeeded.
+    pub fn plan_json(&self, args: &[&str]) -> serde_json::Value {
+        let mut all = vec!["plan", "-json"];
+        all.extend_from_slice(args);
+        let r = self.run(&all).ok();
+        serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("plan -json: {e}\n{}", r.stdout))
     }
 
     /// `tenantform state` as JSON via `show -json`.
@@ -177,6 +215,69 @@ pub fn http_get(port: u16, host: &str, path: &str) -> Option<String> {
     } else {
         None
     }
+}
+
+/// The actions of a JSON plan by address, without the no-ops (`{"tenant.acme.x.y": ["update"]}`).
+pub fn plan_actions(plan: &serde_json::Value) -> BTreeMap<String, Vec<String>> {
+    plan["resource_changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            let actions: Vec<String> =
+                c["change"]["actions"].as_array().unwrap().iter().map(|a| a.as_str().unwrap().to_string()).collect();
+            (c["address"].as_str().unwrap().to_string(), actions)
+        })
+        .filter(|(_, a)| a.as_slice() != ["no-op"])
+        .collect()
+}
+
+/// Cloud API emulators started in this test process (`tenantform_emulators::start`), each on
+/// its own port, served by a runtime of their own; they stop when this is dropped.
+pub struct Emulators {
+    handles: Vec<(Kind, Handle)>,
+    /// Runs the emulators; tests use it for HTTP calls of their own (`emus.rt.block_on(…)`).
+    pub rt: tokio::runtime::Runtime,
+}
+
+impl Emulators {
+    /// Starts one emulator of each kind, with asynchronous work taking `operation_delay`.
+    pub fn start(kinds: &[Kind], operation_delay: Duration) -> Emulators {
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        let opts = Options { operation_delay, ..Options::default() };
+        let handles = rt.block_on(async {
+            let mut hs = Vec::new();
+            for k in kinds {
+                hs.push((*k, start(*k, opts.clone()).await.unwrap().1));
+            }
+            hs
+        });
+        Emulators { handles, rt }
+    }
+
+    pub fn get(&self, kind: Kind) -> &Handle {
+        &self.handles.iter().find(|(k, _)| *k == kind).unwrap_or_else(|| panic!("no {kind} emulator")).1
+    }
+
+    /// The same faults on every emulator.
+    pub fn set_faults(&self, faults: FaultConfig) {
+        for (_, h) in &self.handles {
+            h.set_faults(faults.clone());
+        }
+    }
+
+    /// API requests that change something, per emulator kind (for "this apply touched only …").
+    pub fn mutations(&self) -> BTreeMap<String, usize> {
+        self.handles
+            .iter()
+            .map(|(k, h)| (k.name().to_string(), h.requests().iter().filter(|r| r.method != "GET").count()))
+            .collect()
+    }
+}
+
+/// How many objects of an emulator's collection have `field == value`.
+pub fn count(h: &Handle, coll: &str, field: &str, value: &str) -> usize {
+    h.objects(coll).iter().filter(|o| o[field] == value).count()
 }
 
 /// Replaces the temp directory path in output so expectations are stable.

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
 use serde_json::json;
+use tenantform_engine::address::Mode;
 use tenantform_engine::apply::TENANT_STATUS_OUTPUT;
 use tenantform_engine::plan::planner::PlanOptions;
 use tenantform_engine::plan::{Drift, PlanMode};
@@ -69,7 +70,8 @@ async fn refresh(
 ) -> anyhow::Result<Result<Vec<Drift>, ()>> {
     let opts = PlanOptions { mode: PlanMode::RefreshOnly, tenants, parallelism, ..PlanOptions::default() };
     match make_plan(ctx, p, state, opts, CancellationToken::new()).await {
-        Ok(out) => Ok(Ok(out.plan.drift)),
+        // Values the platform computed since (a certificate that became active) are not drift.
+        Ok(out) => Ok(Ok(out.plan.drift.into_iter().filter(|d| d.external).collect())),
         Err(diags) => {
             report(&diags, &p.sources);
             Ok(Err(()))
@@ -90,7 +92,13 @@ fn rows(p: &tenantform_engine::validate::Prepared, state: &StateSnapshot, drift:
         .into_iter()
         .map(|slug| {
             let in_state = state.resources.keys().filter(|a| a.tenant() == Some(slug.as_str())).count();
-            let configured = p.stack.resources.iter().filter(|r| r.addr.tenant() == Some(slug.as_str())).count();
+            // Data sources are read, never stored: they do not count.
+            let configured = p
+                .stack
+                .resources
+                .iter()
+                .filter(|r| r.addr.tenant() == Some(slug.as_str()) && r.addr.mode() == Mode::Managed)
+                .count();
             let drifted = by_tenant.remove(&slug).unwrap_or_default();
             let module = tenantform_engine::address::ModuleAddr(vec![tenantform_engine::address::ModuleStep::Tenant(
                 slug.clone(),

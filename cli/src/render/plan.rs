@@ -11,8 +11,12 @@ use tenantform_engine::value::{format_number, is_identifier, quote_string, AttrP
 /// Renders the whole plan.
 pub fn render_plan(plan: &Plan) -> String {
     let mut out = String::new();
-    if !plan.drift.is_empty() {
-        out.push_str(&render_drift(&plan.drift, plan.mode == PlanMode::RefreshOnly));
+    // A normal plan lists changes made outside tenantform, not values the platform computed
+    // since (a certificate that became active); a refresh-only plan lists everything.
+    let refresh_only = plan.mode == PlanMode::RefreshOnly;
+    let drift: Vec<Drift> = plan.drift.iter().filter(|d| refresh_only || d.external).cloned().collect();
+    if !drift.is_empty() {
+        out.push_str(&render_drift(&drift, refresh_only));
     }
     let actionable: Vec<&ResourceChange> = plan.actionable().collect();
     let output_changes: Vec<&OutputChange> =

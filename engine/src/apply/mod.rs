@@ -617,6 +617,11 @@ async fn read_data_now(
     let config = w
         .eval_resource_config(ri, &schema)
         .map_err(|d| d.0.into_iter().next().unwrap_or_else(|| Diagnostic::error("config", "invalid")))?;
+    if !config.is_wholly_known() {
+        // Its inputs are outside this apply (another tenant's objects that were never
+        // created, with `--tenant`): nothing here uses it; the plan read it if it could.
+        return Ok(Value::Unknown);
+    }
     let ds = providers
         .data_source(&provider_key(&r.config), &r.config.ty)
         .map_err(|e| provider_diag(&r.addr, "read", &e, Some(r.config.span)))?;

@@ -139,6 +139,39 @@ pub struct Drift {
     pub before: Value,
     /// What exists now; `None` when the object is gone.
     pub after: Option<Value>,
+    /// Whether this is a change made outside tenantform: the object is gone, or an attribute
+    /// the configuration sets, a block, or a secret changed. False when only values the
+    /// platform computes as it goes changed (a certificate becoming active, an etag, an update
+    /// time): a normal plan does not list those, `tenants` and `drift` do not count them; a
+    /// refresh-only plan shows every difference.
+    #[serde(default = "external_default")]
+    pub external: bool,
+}
+
+fn external_default() -> bool {
+    true
+}
+
+impl Drift {
+    /// The object is gone.
+    pub fn deleted(addr: InstanceAddr, before: Value) -> Drift {
+        Drift { addr, before, after: None, external: true }
+    }
+
+    /// The object changed; `external` is decided from the schema (see the field).
+    pub fn changed(schema: &crate::provider::Schema, addr: InstanceAddr, before: Value, after: Value) -> Option<Drift> {
+        let paths = diff::changed_paths(schema, &before, &after);
+        if paths.is_empty() {
+            return None;
+        }
+        let external = paths.iter().any(|path| match path.first() {
+            Some(crate::value::PathStep::Key(k)) => {
+                schema.attributes.get(k).is_none_or(|a| a.is_settable() || a.sensitive)
+            }
+            _ => true,
+        });
+        Some(Drift { addr, before, after: Some(after), external })
+    }
 }
 
 /// A change to an output value (root outputs, and every tenant module's outputs).
@@ -269,5 +302,39 @@ impl Plan {
             ));
         }
         Ok(p)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::provider::{AttributeSchema, Schema};
+    use crate::types::Type;
+
+    #[test]
+    fn drift_is_external_unless_only_platform_computed_values_moved() {
+        let schema = Schema::new()
+            .attr("hostname", AttributeSchema::required(Type::String))
+            .attr("status", AttributeSchema::computed(Type::String))
+            .attr("password", AttributeSchema::computed(Type::String).sensitive());
+        let addr: InstanceAddr = "tenant.acme.x_y.z".parse().unwrap();
+        let v = |h: &str, s: &str, p: &str| {
+            Value::map([("hostname", Value::string(h)), ("status", Value::string(s)), ("password", Value::string(p))])
+        };
+        let before = v("a.example", "pending", "pw");
+        assert_eq!(Drift::changed(&schema, addr.clone(), before.clone(), before.clone()), None);
+        let d = Drift::changed(&schema, addr.clone(), before.clone(), v("a.example", "active", "pw")).unwrap();
+        assert!(!d.external, "a certificate becoming active is the platform's progress");
+        assert!(
+            Drift::changed(&schema, addr.clone(), before.clone(), v("b.example", "active", "pw")).unwrap().external
+        );
+        assert!(
+            Drift::changed(&schema, addr.clone(), before.clone(), v("a.example", "pending", "reset")).unwrap().external
+        );
+        assert!(Drift::deleted(addr.clone(), before.clone()).external);
+        let mut json = serde_json::to_value(Drift::deleted(addr.clone(), before.clone())).unwrap();
+        json.as_object_mut().unwrap().remove("external");
+        let old: Drift = serde_json::from_value(json).expect("plan files without the field still load");
+        assert!(old.external);
     }
 }

@@ -270,11 +270,30 @@ pub async fn plan(input: PlanInput<'_>, cancel: CancellationToken) -> Result<Pla
                         w.fail(n);
                         continue;
                     };
-                    let config = if opts.mode == PlanMode::RefreshOnly {
+                    // A refresh-only plan reads data sources (outputs may use them) but only
+                    // when what they depend on exists: a data source of a tenant that was never
+                    // applied would be read with null arguments.
+                    if opts.mode == PlanMode::RefreshOnly && r.config.mode == Mode::Data {
+                        let inputs_exist = deps[ri].iter().all(|d| {
+                            let dr = &stack.resources[*d];
+                            dr.config.mode == Mode::Data || state.resources.contains_key(&dr.addr)
+                        });
+                        if !inputs_exist {
+                            w.complete(n, Value::Unknown);
+                            continue;
+                        }
+                    }
+                    let config = if opts.mode == PlanMode::RefreshOnly && r.config.mode == Mode::Managed {
                         None
                     } else {
                         match w.eval_resource_config(ri, &schema) {
                             Ok(c) => Some(c),
+                            Err(_) if opts.mode == PlanMode::RefreshOnly => {
+                                // An input object was deleted outside tenantform: the drift
+                                // shows on that object; this data source cannot be read.
+                                w.complete(n, Value::Unknown);
+                                continue;
+                            }
                             Err(ds) => {
                                 for d in ds {
                                     push_once(&mut diags, &mut seen_diag, d);
@@ -478,7 +497,7 @@ pub async fn plan(input: PlanInput<'_>, cancel: CancellationToken) -> Result<Pla
                 Some(s.value.clone().unmark_deep())
             };
             let Some(current) = current else {
-                return Ok((None, Some(Drift { addr: s.addr.clone(), before: s.value.clone(), after: None })));
+                return Ok((None, Some(Drift::deleted(s.addr.clone(), s.value.clone()))));
             };
             let current = mark_schema_sensitive(copy_config_marks(&s.value, current), &schema);
             let d = drift_of(&schema, &s, &current);
@@ -666,11 +685,7 @@ fn job_for(
 }
 
 fn drift_of(schema: &Schema, prior: &InstanceState, current: &Value) -> Option<Drift> {
-    if changed_paths(schema, &prior.value, current).is_empty() {
-        None
-    } else {
-        Some(Drift { addr: prior.addr.clone(), before: prior.value.clone(), after: Some(current.clone()) })
-    }
+    Drift::changed(schema, prior.addr.clone(), prior.value.clone(), current.clone())
 }
 
 async fn plan_instance(job: InstanceJob) -> Result<Planned, Diagnostics> {
@@ -695,6 +710,25 @@ async fn plan_instance_inner(job: &InstanceJob) -> Result<Planned, Diagnostics> 
     if job.mode == Mode::Data {
         let config = job.config.clone().unwrap_or(Value::Null);
         let Some(ds) = &job.data_source else { return Err(fail("read", ProviderError::permanent("no data source"))) };
+        if job.plan_mode == PlanMode::RefreshOnly {
+            // Nothing is planned; a data source that cannot be read (an input object deleted
+            // outside tenantform) must not hide the drift this plan is for.
+            if !config.is_wholly_known() {
+                return Ok(Planned { change: None, value: Value::Unknown, drift: None });
+            }
+            let plain = config.clone().unmark_deep();
+            return match with_retries(job.retry, || ds.read(&plain, &ctx)).await {
+                Ok(v) => Ok(Planned {
+                    change: None,
+                    value: mark_schema_sensitive(copy_config_marks(&config, v), schema),
+                    drift: None,
+                }),
+                Err(e) => {
+                    tracing::warn!(address = %job.addr, error = %e.summary, "data source not read in a refresh-only plan");
+                    Ok(Planned { change: None, value: Value::Unknown, drift: None })
+                }
+            };
+        }
         if !config.is_wholly_known() {
             // Read during apply, once the inputs are known.
             let after = mark_schema_sensitive(with_unknown_computed(&config, schema), schema);
@@ -784,7 +818,7 @@ async fn plan_instance_inner(job: &InstanceJob) -> Result<Planned, Diagnostics> 
                             reason = Some("a previous create was interrupted before the object was made".into());
                         } else {
                             reason = Some("it was deleted outside tenantform".into());
-                            drift = Some(Drift { addr: job.addr.clone(), before: prior.value.clone(), after: None });
+                            drift = Some(Drift::deleted(job.addr.clone(), prior.value.clone()));
                         }
                         None
                     }
@@ -795,7 +829,9 @@ async fn plan_instance_inner(job: &InstanceJob) -> Result<Planned, Diagnostics> 
         }
     };
     if job.plan_mode == PlanMode::RefreshOnly {
-        let value = current.clone().unwrap_or(Value::Null);
+        // An object that does not exist (a tenant never applied, or deleted outside
+        // tenantform) has no attributes to show: references to it are unknown, not errors.
+        let value = current.clone().unwrap_or(Value::Unknown);
         return Ok(Planned { change: None, value, drift });
     }
     let config = job.config.clone().unwrap_or(Value::Null);

@@ -540,9 +540,12 @@ impl ResourceType for CustomHostname {
     async fn import(&self, id: &str, ctx: &OpContext) -> Result<Value, ProviderError> {
         let (zone, ch) = split_import(id, "custom_hostname")?;
         let d = self.get(ctx, &zone, &ch).await?;
-        // Imported with its ssl block tracked when it has a certificate.
+        // Imported with its ssl block tracked when it has a certificate, and the block's
+        // settings when the API reports any.
+        let has_settings = d["ssl"]["settings"].as_object().is_some_and(|s| s.values().any(|v| !v.is_null()));
+        let settings = if has_settings { Value::Map(BTreeMap::new()) } else { Value::Null };
         let prior = Value::map([
-            ("ssl", if d["ssl"].is_object() { Value::map([("settings", Value::Null)]) } else { Value::Null }),
+            ("ssl", if d["ssl"].is_object() { Value::map([("settings", settings)]) } else { Value::Null }),
             ("wait_for_active_status", Value::Bool(false)),
         ]);
         Ok(self.state(&zone, &d, &prior))

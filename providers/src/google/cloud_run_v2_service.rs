@@ -277,6 +277,7 @@ pub fn schema() -> ResourceSchema {
             "deletion_protection",
             AttributeSchema::optional(Type::Bool)
                 .default(Value::Bool(true))
+                .from_config_on_import()
                 .describe("When true (the default, as in the Terraform provider), destroying the service fails."),
         )
         .attr("id", computed(Type::String, "projects/{{project}}/locations/{{location}}/services/{{name}}."))
@@ -511,6 +512,7 @@ impl ResourceType for Service {
             diff::set(&mut planned, "id", Value::string(id));
         }
         if let Some(prior) = &req.prior {
+            convert::keep_unconfigured_blocks(&self.schema, &mut planned, &req.config, prior, SERVER_DEFAULTED);
             let spec = tenantform_engine::plan::diff::changed_paths(&self.schema, prior, &planned);
             let local_only = |p: &Vec<PathStep>| matches!(p.first(), Some(PathStep::Key(k)) if k == "timeouts" || k == "deletion_protection");
             let spec_changed = spec.iter().any(|p| {

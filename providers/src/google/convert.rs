@@ -197,6 +197,56 @@ fn drop_path(schema: &Schema, read: &mut Value, reference: &Value, path: &[&str]
     }
 }
 
+/// The counterpart of [`drop_unconfigured_blocks`] at plan time: a server-defaulted block the
+/// configuration leaves out but the prior state holds (an imported object keeps every block
+/// the API returns) is planned as it is, so leaving it out of the configuration is no change
+/// (Terraform's optional+computed blocks).
+pub fn keep_unconfigured_blocks(
+    schema: &Schema,
+    planned: &mut Value,
+    config: &Value,
+    prior: &Value,
+    paths: &[&[&str]],
+) {
+    for p in paths {
+        keep_path(schema, planned, config, prior, p);
+    }
+}
+
+fn present(v: &Value) -> bool {
+    match v {
+        Value::Null | Value::Unknown => false,
+        Value::List(items) => !items.is_empty(),
+        _ => true,
+    }
+}
+
+fn keep_path(schema: &Schema, planned: &mut Value, config: &Value, prior: &Value, path: &[&str]) {
+    let Some((first, rest)) = path.split_first() else { return };
+    let Some(b) = schema.blocks.get(*first) else { return };
+    let cfg = config.get(first).map(|v| v.unmarked().0).unwrap_or(&Value::Null);
+    let pri = prior.get(first).map(|v| v.unmarked().0).unwrap_or(&Value::Null);
+    let Value::Map(pm) = planned else { return };
+    let Some(slot) = pm.get_mut(*first) else { return };
+    if rest.is_empty() {
+        if !present(cfg) && present(pri) && !slot.is_unknown() {
+            *slot = pri.clone();
+        }
+        return;
+    }
+    match (b.nesting, slot) {
+        (Nesting::Single, s @ Value::Map(_)) => keep_path(&b.schema, s, cfg, pri, rest),
+        (Nesting::List, Value::List(items)) => {
+            let (cfgs, pris) = (cfg.as_list().unwrap_or(&[]), pri.as_list().unwrap_or(&[]));
+            for (i, item) in items.iter_mut().enumerate() {
+                let (c, p) = (cfgs.get(i).unwrap_or(&Value::Null), pris.get(i).unwrap_or(&Value::Null));
+                keep_path(&b.schema, item, c, p, rest);
+            }
+        }
+        _ => {}
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use tenantform_engine::provider::{AttributeSchema, BlockSchema};
@@ -288,5 +338,30 @@ mod tests {
         let c = &back.get("containers").unwrap().as_list().unwrap()[0];
         assert_eq!(c.get("resources"), Some(&Value::Null));
         assert_eq!(camel("max_instance_request_concurrency"), "maxInstanceRequestConcurrency");
+    }
+
+    #[test]
+    fn a_server_defaulted_block_the_configuration_leaves_out_is_planned_as_it_is() {
+        let resources =
+            Value::map([("limits", Value::map([("cpu", Value::string("1"))])), ("cpu_idle", Value::Bool(true))]);
+        let container =
+            |res: Value| Value::map([("image", Value::string("hello")), ("args", Value::Null), ("resources", res)]);
+        // An imported service: the API's resources block is in the prior state.
+        let prior = Value::map([("containers", Value::List(vec![container(resources.clone())]))]);
+        let config = Value::map([("containers", Value::List(vec![container(Value::Null)]))]);
+        let mut planned = config.clone();
+        keep_unconfigured_blocks(&schema(), &mut planned, &config, &prior, &[&["containers", "resources"]]);
+        assert_eq!(planned, prior, "no diff for a block the configuration does not set");
+
+        // A configured block wins; an unknown one is left to the plan.
+        let configured = Value::map([("limits", Value::map([("cpu", Value::string("2"))])), ("cpu_idle", Value::Null)]);
+        let config = Value::map([("containers", Value::List(vec![container(configured.clone())]))]);
+        let mut planned = config.clone();
+        keep_unconfigured_blocks(&schema(), &mut planned, &config, &prior, &[&["containers", "resources"]]);
+        assert_eq!(planned, config);
+        let unknown = Value::map([("containers", Value::List(vec![container(Value::Unknown)]))]);
+        let mut planned = unknown.clone();
+        keep_unconfigured_blocks(&schema(), &mut planned, &config, &prior, &[&["containers", "resources"]]);
+        assert_eq!(planned, unknown);
     }
 }

@@ -352,7 +352,9 @@ async fn cloud_run_service_lifecycle_with_operations() {
     let planned = plan_new(&r, &schema, cfg.clone()).await;
     let s = r.create(&planned, &ctx).await.unwrap();
     assert_eq!(s.get("reconciling"), Some(&Value::Bool(false)));
-    assert!(s.get("uri").and_then(Value::as_str).unwrap().starts_with("https://api-"));
+    // The emulator serves the service itself, under the real host name.
+    let uri = s.get("uri").and_then(Value::as_str).unwrap();
+    assert!(uri.starts_with(&format!("http://{}/_run/api-", h.addr())) && uri.ends_with(".run.app"), "{uri}");
     let tc = &s.get("terminal_condition").and_then(Value::as_list).unwrap()[0];
     assert_eq!(tc.get("state"), Some(&Value::string("CONDITION_SUCCEEDED")));
     assert_eq!(s.get("generation"), Some(&Value::string("1")));

@@ -10,7 +10,8 @@
 //! | `GET /_emulator/faults`, `PUT /_emulator/faults` | reads / replaces the [`FaultConfig`] (missing fields take defaults) |
 //! | `GET /_emulator/requests` | the API requests seen: method, path, status, injected fault |
 //!
-//! Admin routes need no token and are never subject to faults.
+//! Admin routes (and the other [`crate::OWN_PATH_PREFIXES`], such as emulated Cloud Run
+//! services' traffic) need no token, are never subject to faults and are not logged.
 
 use axum::extract::{Path, Request, State};
 use axum::http::{HeaderValue, Method, StatusCode};
@@ -96,7 +97,7 @@ enum Before {
 async fn gate(State(core): State<Shared>, req: Request, next: Next) -> Response {
     let method = req.method().clone();
     let path = req.uri().path().to_string();
-    if path.starts_with("/_emulator/") {
+    if crate::OWN_PATH_PREFIXES.iter().any(|p| path.starts_with(p)) {
         return next.run(req).await;
     }
     let kill = req.extensions().get::<ConnKill>().cloned();

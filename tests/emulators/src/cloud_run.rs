@@ -16,7 +16,22 @@
 //! `does-not-exist` fails to deploy: the operation ends with an `error` and the service's
 //! `terminalCondition` is `CONDITION_FAILED`. Services live in the shared store (collection
 //! `services`), operations in `operations`, IAM policies in `iam_policies`.
+//!
+//! Emulated services **serve HTTP**: a service's `uri` (and each of its `urls`) is
+//! `http://<emulator address>/_run/<the real host name>` (e.g.
+//! `http://127.0.0.1:41234/_run/api-123456789012.us-central1.run.app`), answered by the emulator
+//! itself as the latest *ready* revision would (a failed rollout keeps serving the previous
+//! one). Like Cloud Run, it answers 403 unless the service is public (`roles/run.invoker` for
+//! `allUsers`, or `invokerIamDisabled`), 404 for an unknown or internal-only service, and
+//! otherwise 200 with a JSON description of what serves (`service`, `revision`, `path`,
+//! `env` with literal values and secret references — never secret payloads). An image whose
+//! name contains `unhealthy` answers 500; a literal env var `EMULATOR_HTTP_STATUS` sets the
+//! status. This traffic is not an API request: no token, no faults, no request log.
 
+use axum::extract::State;
+use axum::http::{header, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::any;
 use serde_json::{json, Map as JsonMap, Value as Json};
 
 use crate::google::{iam, next_counter, now_rfc3339, schema, split_path, ApiError, GRequest, Projects};
@@ -27,6 +42,8 @@ use crate::{Core, Shared, Spec};
 pub const SERVICES: &str = "services";
 /// The collection of long-running operations.
 pub const OPERATIONS: &str = "operations";
+/// What each service serves (its latest ready revision), by service name: bookkeeping.
+const SERVING: &str = "_serving";
 
 pub fn spec() -> Spec {
     Spec { base_path: "/v2", router, admin, seed: |_| {}, error: crate::google::error, public_paths: &["/token"] }
@@ -36,8 +53,96 @@ fn router(core: Shared) -> axum::Router {
     crate::google::api_router(core, "v2", handle)
 }
 
-fn admin(_core: Shared) -> axum::Router {
-    axum::Router::new()
+fn admin(core: Shared) -> axum::Router {
+    axum::Router::new().route("/_run/{host}", any(serve)).route("/_run/{host}/{*rest}", any(serve)).with_state(core)
+}
+
+/// Answers a request to an emulated service's URL (`/_run/<host>/<path>`).
+async fn serve(State(core): State<Shared>, method: Method, uri: Uri) -> Response {
+    let rest = uri.path().strip_prefix("/_run/").unwrap_or_default();
+    let (host, path) = match rest.split_once('/') {
+        Some((h, p)) => (h.to_string(), format!("/{p}")),
+        None => (rest.to_string(), "/".to_string()),
+    };
+    let (status, json_body, text) = core.store.with(|c| {
+        advance(&core, c);
+        answer(c, &host, &path, method.as_str())
+    });
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    match json_body {
+        Some(j) => (status, axum::Json(j)).into_response(),
+        None => (status, [(header::CONTENT_TYPE, "text/html; charset=UTF-8")], text).into_response(),
+    }
+}
+
+fn google_page(status: u16, title: &str, message: &str) -> String {
+    format!(
+        "<!DOCTYPE html>\n<html lang=en>\n<title>{status} {title}</title>\n<h1>Error: {title}</h1>\n<h2>{message}</h2>\n"
+    )
+}
+
+/// What the service behind `host` answers: status, a JSON body or an HTML/text one.
+fn answer(c: &Collections, host: &str, path: &str, method: &str) -> (u16, Option<Json>, String) {
+    let not_found =
+        || (404, None, google_page(404, "Page not found", "The requested URL was not found on this server."));
+    let Some(serving) = c.iter(SERVING).find(|d| d["hosts"].as_array().is_some_and(|h| h.iter().any(|x| x == host)))
+    else {
+        return not_found();
+    };
+    let key = serving["service"].as_str().unwrap_or_default();
+    let Some(service) = c.get(SERVICES, key) else { return not_found() };
+    if service.get("ingress").and_then(Json::as_str).is_some_and(|i| i != "INGRESS_TRAFFIC_ALL") {
+        return not_found();
+    }
+    let public = service.get("invokerIamDisabled").and_then(Json::as_bool).unwrap_or(false)
+        || iam::has(c, key, "roles/run.invoker", "allUsers");
+    if !public {
+        let message = format!("Your client does not have permission to get URL <code>{path}</code> from this server.");
+        return (403, None, google_page(403, "Forbidden", &message));
+    }
+    let env = serving["env"].clone();
+    if let Some(image) =
+        serving["images"].as_array().into_iter().flatten().filter_map(Json::as_str).find(|i| i.contains("unhealthy"))
+    {
+        return (500, None, format!("Internal Server Error: the container {image} is unhealthy (emulated)\n"));
+    }
+    let status = env.get("EMULATOR_HTTP_STATUS").and_then(Json::as_str).and_then(|s| s.parse::<u16>().ok());
+    let status = status.filter(|s| (200..600).contains(s)).unwrap_or(200);
+    let id = key.rsplit('/').next().unwrap_or_default();
+    let body = json!({
+        "service": id,
+        "revision": serving["revision"],
+        "method": method,
+        "path": path,
+        "env": env,
+    });
+    (status, Some(body), String::new())
+}
+
+/// Records what a service serves after a successful rollout.
+fn record_serving(c: &mut Collections, key: &str, service: &JsonMap<String, Json>, revision: &str, hosts: Vec<String>) {
+    let id = key.rsplit('/').next().unwrap_or_default();
+    let containers = service.get("template").and_then(|t| t.get("containers")).and_then(Json::as_array).cloned();
+    let containers = containers.unwrap_or_default();
+    let images: Vec<Json> = containers.iter().filter_map(|c| c.get("image").cloned()).collect();
+    let mut env = JsonMap::new();
+    for e in containers.first().and_then(|c| c.get("env")).and_then(Json::as_array).into_iter().flatten() {
+        let Some(name) = e.get("name").and_then(Json::as_str) else { continue };
+        let value = match (e.get("value"), e.get("valueSource").and_then(|v| v.get("secretKeyRef"))) {
+            (_, Some(r)) => {
+                json!({"secret": r["secret"], "version": r.get("version").cloned().unwrap_or(json!("latest"))})
+            }
+            (Some(v), None) => v.clone(),
+            (None, None) => json!(""),
+        };
+        env.insert(name.to_string(), value);
+    }
+    let port = containers.first().and_then(|c| c["ports"][0].get("containerPort")).cloned().unwrap_or(json!(8080));
+    env.insert("PORT".into(), json!(port.to_string()));
+    env.insert("K_SERVICE".into(), json!(id));
+    env.insert("K_REVISION".into(), json!(revision));
+    env.insert("K_CONFIGURATION".into(), json!(id));
+    c.insert(SERVING, key, json!({"service": key, "hosts": hosts, "revision": revision, "images": images, "env": env}));
 }
 
 type R = Result<Json, ApiError>;
@@ -299,7 +404,7 @@ pub fn advance(core: &Core, c: &mut Collections) {
     for name in due {
         let pending = c.get(OPERATIONS, &name).map(|o| o["_pending"].clone()).unwrap_or(Json::Null);
         let result = match pending["kind"].as_str() {
-            Some("deploy") => finish_deploy(c, pending["service"].as_str().unwrap_or_default()),
+            Some("deploy") => finish_deploy(core, c, pending["service"].as_str().unwrap_or_default()),
             Some("delete") => Ok(pending["snapshot"].clone()),
             _ => Ok(json!({})),
         };
@@ -472,6 +577,7 @@ fn delete(core: &Core, c: &mut Collections, key: &str, req: &GRequest) -> R {
         return Ok(validate_only(number, l));
     }
     c.remove(SERVICES, key);
+    c.remove(SERVING, key);
     iam::remove(c, key);
     let mut snapshot = current;
     snapshot["deleteTime"] = json!(now_rfc3339());
@@ -491,7 +597,7 @@ fn region_code(location: &str) -> String {
     location.split('-').filter_map(|p| p.chars().next()).collect()
 }
 
-fn finish_deploy(c: &mut Collections, key: &str) -> Result<Json, ApiError> {
+fn finish_deploy(core: &Core, c: &mut Collections, key: &str) -> Result<Json, ApiError> {
     let counter = next_counter(c, "revision");
     let Some(s) = c.get_mut(SERVICES, key).and_then(Json::as_object_mut) else {
         return Err(ApiError::not_found(format!("Resource '{key}' was not found")));
@@ -525,14 +631,20 @@ fn finish_deploy(c: &mut Collections, key: &str) -> Result<Json, ApiError> {
         );
         return Err(ApiError::failed_precondition(message));
     }
-    let uri = format!("https://{id}-{number}.{location}.run.app");
+    // The same host names as the real service; the URLs point at this emulator, which serves
+    // them (see the module docs), or at the real form when nothing listens (unit tests).
+    let hosts = vec![
+        format!("{id}-{number}.{location}.run.app"),
+        format!("{id}-{:x}-{}.a.run.app", counter * 7919, region_code(&location)),
+    ];
+    let url = |h: &str| match core.addr() {
+        Some(addr) => format!("http://{addr}/_run/{h}"),
+        None => format!("https://{h}"),
+    };
     s.insert("observedGeneration".into(), json!(generation.to_string()));
     s.insert("latestReadyRevision".into(), s["latestCreatedRevision"].clone());
-    s.insert("uri".into(), json!(uri));
-    s.insert(
-        "urls".into(),
-        json!([uri, format!("https://{id}-{:x}-{}.a.run.app", counter * 7919, region_code(&location))]),
-    );
+    s.insert("uri".into(), json!(url(&hosts[0])));
+    s.insert("urls".into(), json!(hosts.iter().map(|h| url(h)).collect::<Vec<_>>()));
     s.insert(
         "terminalCondition".into(),
         json!({"type": "Ready", "state": "CONDITION_SUCCEEDED", "lastTransitionTime": now}),
@@ -562,7 +674,9 @@ fn finish_deploy(c: &mut Collections, key: &str) -> Result<Json, ApiError> {
         })
         .collect();
     s.insert("trafficStatuses".into(), Json::Array(statuses));
-    Ok(Json::Object(s.clone()))
+    let snapshot = s.clone();
+    record_serving(c, key, &snapshot, &revision, hosts);
+    Ok(Json::Object(snapshot))
 }
 
 fn op_json(o: &Json) -> Json {

@@ -25,7 +25,7 @@
 use std::fmt;
 use std::net::SocketAddr;
 use std::str::FromStr;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use axum::http::StatusCode;
@@ -170,6 +170,9 @@ pub struct Core {
     pub store: Store,
     pub faults: Mutex<FaultConfig>,
     pub requests: Mutex<Vec<RequestRecord>>,
+    /// The bound address, once the server listens (URLs the emulator serves itself, such as
+    /// Cloud Run service URIs, are built from it).
+    addr: OnceLock<SocketAddr>,
     started: Instant,
     spec: Spec,
 }
@@ -186,9 +189,15 @@ impl Core {
             store: Store::default(),
             faults,
             requests: Mutex::new(Vec::new()),
+            addr: OnceLock::new(),
             started: Instant::now(),
             spec: kind.spec(),
         }
+    }
+
+    /// The address the server listens on (`None` for a core that is not served, in unit tests).
+    pub fn addr(&self) -> Option<SocketAddr> {
+        self.addr.get().copied()
     }
 
     /// Milliseconds since the emulator started (the clock of "finishes later").
@@ -300,6 +309,7 @@ pub async fn start(kind: Kind, options: Options) -> std::io::Result<(SocketAddr,
     let listener = tokio::net::TcpListener::bind(options.listen).await?;
     let addr = listener.local_addr()?;
     let core: Shared = Arc::new(Core::new(kind, options));
+    let _ = core.addr.set(addr);
     core.reset();
     let app = admin::app(core.clone());
     let shutdown = CancellationToken::new();
@@ -312,6 +322,11 @@ pub fn plain_error(status: StatusCode, message: &str) -> Response {
     use axum::response::IntoResponse;
     (status, axum::Json(serde_json::json!({ "message": message }))).into_response()
 }
+
+/// Paths the emulator serves on its own behalf rather than as the API: its admin routes and
+/// the traffic of emulated services (Cloud Run's `/_run/`). They need no token, are never
+/// subject to faults and are not recorded in the request log.
+pub const OWN_PATH_PREFIXES: &[&str] = &["/_emulator/", "/_run/"];
 
 /// Removes private bookkeeping keys (those starting with `_`) from a stored object before it
 /// is shown through the API.

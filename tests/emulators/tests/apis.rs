@@ -120,3 +120,84 @@ async fn cloudflare_envelope_states_and_error_codes() {
     let (s, b) = call(M::GET, format!("{zone}/dns_records/0000"), None).await;
     assert_eq!((s, &b["errors"][0]["code"]), (404, &json!(81044)));
 }
+
+/// Polls a Cloud Run operation until it is done.
+async fn run_op_done(h: &Handle, op: &Value) -> Value {
+    for _ in 0..200 {
+        let (_, o) =
+            call(M::GET, format!("{}/v2/{}", h.base_url().trim_end_matches("/v2"), op["name"].as_str().unwrap()), None)
+                .await;
+        if o["done"] == true {
+            return o;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    panic!("operation never finished: {op}");
+}
+
+async fn get_text(url: &str) -> (u16, String) {
+    let r = reqwest::Client::new().get(url).send().await.unwrap();
+    (r.status().as_u16(), r.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn cloud_run_services_serve_their_uri() {
+    let h = emu(Kind::CloudRun, 10).await;
+    let services = format!("{}/projects/demo/locations/us-central1/services", h.base_url());
+    let body = |image: &str| {
+        json!({"template": {"containers": [{"image": image, "env": [
+            {"name": "TIER", "value": "pro"},
+            {"name": "DATABASE_URL", "valueSource": {"secretKeyRef": {"secret": "db-url", "version": "3"}}},
+        ]}]}})
+    };
+    let (s, op) = call(M::POST, format!("{services}?serviceId=shop"), Some(body("gcr.io/demo/app:1"))).await;
+    assert_eq!(s, 200, "{op}");
+    let done = run_op_done(&h, &op).await;
+    let uri = done["response"]["uri"].as_str().unwrap().to_string();
+    assert!(uri.starts_with(&format!("http://{}/_run/shop-", h.addr())), "{uri}");
+    assert!(uri.ends_with(".us-central1.run.app"), "{uri}");
+
+    let (s, page) = get_text(&format!("{uri}/healthz")).await;
+    assert_eq!(s, 403, "not public yet: {page}");
+    assert!(page.contains("Your client does not have permission to get URL <code>/healthz</code>"), "{page}");
+
+    let (s, _) = call(
+        M::POST,
+        format!("{services}/shop:setIamPolicy"),
+        Some(json!({"policy": {"bindings": [{"role": "roles/run.invoker", "members": ["allUsers"]}]}})),
+    )
+    .await;
+    assert_eq!(s, 200);
+    let (s, text) = get_text(&format!("{uri}/healthz")).await;
+    assert_eq!(s, 200, "{text}");
+    let j: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!((j["service"].as_str(), j["path"].as_str()), (Some("shop"), Some("/healthz")));
+    assert_eq!(j["env"]["TIER"], "pro");
+    assert_eq!(j["env"]["DATABASE_URL"], json!({"secret": "db-url", "version": "3"}), "a reference, never a payload");
+    assert_eq!(j["env"]["K_SERVICE"], "shop");
+    let first_revision = j["revision"].clone();
+    let (s, _) = get_text(done["response"]["urls"][1].as_str().unwrap()).await;
+    assert_eq!(s, 200, "every URL serves");
+
+    // An unhealthy image deploys, then answers 500.
+    let (_, op) = call(M::PATCH, format!("{services}/shop"), Some(body("gcr.io/demo/app:unhealthy"))).await;
+    run_op_done(&h, &op).await;
+    let (s, text) = get_text(&uri).await;
+    assert_eq!(s, 500, "{text}");
+    assert!(text.contains("is unhealthy"), "{text}");
+
+    // A rollout that fails keeps the last ready revision serving.
+    let (_, op) = call(M::PATCH, format!("{services}/shop"), Some(body("gcr.io/demo/app:1"))).await;
+    run_op_done(&h, &op).await;
+    let (_, op) = call(M::PATCH, format!("{services}/shop"), Some(body("gcr.io/demo/does-not-exist"))).await;
+    assert!(run_op_done(&h, &op).await.get("error").is_some());
+    let (s, text) = get_text(&uri).await;
+    assert_eq!(s, 200, "{text}");
+    assert_ne!(serde_json::from_str::<Value>(&text).unwrap()["revision"], first_revision);
+
+    let (_, op) = call(M::DELETE, format!("{services}/shop"), None).await;
+    run_op_done(&h, &op).await;
+    let (s, page) = get_text(&uri).await;
+    assert_eq!(s, 404, "{page}");
+    assert!(h.requests().iter().all(|r| !r.path.starts_with("/_run/")), "service traffic is not an API request");
+}

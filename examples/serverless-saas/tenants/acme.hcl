@@ -1,0 +1,4 @@
+tenant "acme" {
+  plan   = "pro"
+  domain = "shop.acme-tools.com"
+}

@@ -1,0 +1,3 @@
+tenant "globex" {
+  region = "eu"
+}
