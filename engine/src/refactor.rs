@@ -83,7 +83,7 @@ pub fn plan_move(state: &StateSnapshot, from: &Target, to: &Target) -> Result<Mo
         }
         (Target::Resource(f), Target::Resource(t)) => {
             if f.ty != t.ty || f.mode != t.mode {
-                return Err(RefactorError(format!("cannot move {f} to {t}: the resource types differ")));
+                return Err(RefactorError(format!("the resource types differ ({} and {})", f.ty, t.ty)));
             }
             for addr in state.resources.keys().filter(|a| &a.resource == f) {
                 moves.resources.push((addr.clone(), t.instance(addr.key.clone())));
@@ -105,7 +105,7 @@ pub fn plan_move(state: &StateSnapshot, from: &Target, to: &Target) -> Result<Mo
                 }
             };
             if f.resource.ty != t.resource.ty || f.resource.mode != t.resource.mode {
-                return Err(RefactorError(format!("cannot move {f} to {t}: the resource types differ")));
+                return Err(RefactorError(format!("the resource types differ ({} and {})", f.ty(), t.ty())));
             }
             if state.resources.contains_key(&t) {
                 return Err(RefactorError(format!("{t} already exists in state")));

@@ -93,6 +93,16 @@ pub fn run(args: ImportArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
                 return Ok(ExitCode::from(1));
             }
         };
+        // Another import may have recorded the address while we read the object: check again
+        // under the lock.
+        let b = backend.clone();
+        let part = vec![Partition::of(&addr)];
+        let now = tokio::task::spawn_blocking(move || b.load(&tenantform_engine::state::PartitionFilter::Only(part))).await?;
+        if now.map(|s| s.resources.contains_key(&addr)).unwrap_or(false) {
+            unlock(&backend, guard).await;
+            eprintln!("Error: {addr} was recorded by another command meanwhile; nothing was changed.");
+            return Ok(ExitCode::from(1));
+        }
         let b = backend.clone();
         let rec = record.clone();
         let (guard, r) = tokio::task::spawn_blocking(move || {

@@ -120,7 +120,7 @@ fn rows(p: &tenantform_engine::validate::Prepared, state: &StateSnapshot, drift:
                 let rolled_back = f.get("rolled_back").and_then(|x| x.as_bool()).unwrap_or(false);
                 let tail = if rolled_back { "; its first provisioning was rolled back" } else { "" };
                 let what = if f.get("status").and_then(|s| s.as_str()) == Some("interrupted") {
-                    "was interrupted"
+                    "was interrupted before"
                 } else {
                     "failed"
                 };

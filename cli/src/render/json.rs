@@ -129,6 +129,9 @@ pub fn plan_json(plan: &Plan) -> Json {
                 "tenant": d.addr.tenant(),
                 "change": {
                     "actions": if d.after.is_some() { vec!["update"] } else { vec!["delete"] },
+                    // true: changed outside tenantform; false: values the platform computes
+                    // as it goes (listed only by refresh-only plans).
+                    "external": d.external,
                     "before": redacted(&d.before),
                     "after": d.after.as_ref().map(redacted),
                     "before_sensitive": sensitive_tree(&Some(d.before.clone())),

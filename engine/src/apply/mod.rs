@@ -508,6 +508,12 @@ pub async fn apply(input: ApplyInput<'_>, stop: CancellationToken, kill: Cancell
         let had = input.state.outputs.contains_key(&(module.clone(), TENANT_STATUS_OUTPUT.to_string()));
         if !errors.is_empty() || stop.is_cancelled() && out.skipped.iter().any(|a| a.tenant() == Some(t)) {
             let status = if errors.is_empty() { "interrupted" } else { "failed" };
+            // An interrupted tenant lists what was left undone.
+            let errors = if errors.is_empty() {
+                out.skipped.iter().filter(|a| a.tenant() == Some(t)).map(|a| a.to_string()).collect()
+            } else {
+                errors
+            };
             let value = Value::map([
                 ("status", Value::string(status)),
                 ("at", Value::string(crate::state::now_rfc3339())),

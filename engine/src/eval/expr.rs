@@ -108,7 +108,8 @@ impl Evaluator<'_> {
             Expression::Variable(v) => self.traversal(v.value().as_str(), &[], e),
             Expression::Traversal(t) => match &t.expr {
                 Expression::Variable(v) => self.traversal(v.value().as_str(), &t.operators, e),
-                // hcl-edit parses `-a.b` as `(-a).b`; the operator binds looser than traversal.
+                // hcl-edit 0.8 parsed `-a.b` as `(-a).b` (0.10 no longer does); the operator binds
+                // looser than traversal either way.
                 Expression::UnaryOp(u) => {
                     let v = match &u.expr {
                         Expression::Variable(v) => self.traversal(v.value().as_str(), &t.operators, e)?,
@@ -224,9 +225,11 @@ impl Evaluator<'_> {
         }
     }
 
-    /// Binary operators. hcl-edit 0.8 parses an operator chain right-leaning without
-    /// precedence (`1 - 2 - 3` as `1 - (2 - 3)`), so the chain is flattened and re-associated
-    /// here with HCL's precedence, all levels left-associative.
+    /// Binary operators. hcl-edit 0.8 parsed an operator chain right-leaning without
+    /// precedence (`1 - 2 - 3` as `1 - (2 - 3)`); 0.10 builds correct trees. The right spine is
+    /// flattened and re-associated here with HCL's precedence (all levels left-associative),
+    /// which gives the same result for a correct tree and keeps the evaluator independent of
+    /// how the parser associates.
     fn binary(&mut self, b: &hcl_edit::expr::BinaryOp) -> R {
         let mut operands: Vec<&Expression> = Vec::new();
         let mut ops: Vec<BinaryOperator> = Vec::new();

@@ -98,7 +98,7 @@ impl Walker {
             Expression::Traversal(t) => {
                 match &t.expr {
                     Expression::Variable(v) => self.root(v.value().as_str(), &t.operators, e),
-                    // hcl-edit parses `-a.b` as `(-a).b`.
+                    // hcl-edit 0.8 parsed `-a.b` as `(-a).b`.
                     Expression::UnaryOp(u) => match &u.expr {
                         Expression::Variable(v) => self.root(v.value().as_str(), &t.operators, e),
                         other => self.expr(other),
