@@ -8,6 +8,8 @@
 //!
 //! Run: `cargo bench -p tenantform --bench plan_apply [-- N M]` (defaults 10000 and 1000).
 
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
 use std::process::Command;
 use std::time::Instant;
 

@@ -4,6 +4,8 @@
 //! Run: `cargo bench -p tenantform-engine --bench load_expand_graph [-- TENANTS]`
 //! Prints one line per phase and the peak resident memory of the process.
 
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
 use std::time::Instant;
 
 use tenantform_engine::config::LoadOptions;
