@@ -493,3 +493,26 @@ mod tests {
         assert!(err.to_string().contains("res.x"), "{err}");
     }
 }
+
+/// A whole snapshot encoded for storage, keyed as the stores key their rows: resources by
+/// address, outputs by (module, name). `replace_all` of every persistent backend diffs the
+/// stored rows against this.
+#[allow(clippy::type_complexity)]
+pub(crate) fn encode_snapshot(
+    snapshot: &tenantform_engine::state::StateSnapshot,
+) -> Result<
+    (std::collections::BTreeMap<String, EncodedInstance>, std::collections::BTreeMap<(String, String), EncodedOutput>),
+    StateError,
+> {
+    let mut resources = std::collections::BTreeMap::new();
+    for s in snapshot.resources.values() {
+        let e = encode_instance(s)?;
+        resources.insert(e.address.clone(), e);
+    }
+    let mut outputs = std::collections::BTreeMap::new();
+    for o in snapshot.outputs.values() {
+        let e = encode_output(o)?;
+        outputs.insert((e.module.clone(), e.name.clone()), e);
+    }
+    Ok((resources, outputs))
+}

@@ -1230,16 +1230,7 @@ impl StateBackend for PgBackend {
         snapshot: &StateSnapshot,
         force: bool,
     ) -> Result<u64, StateError> {
-        let mut want_res = BTreeMap::new();
-        for s in snapshot.resources.values() {
-            let e = codec::encode_instance(s)?;
-            want_res.insert(e.address.clone(), e);
-        }
-        let mut want_out = BTreeMap::new();
-        for o in snapshot.outputs.values() {
-            let e = codec::encode_output(o)?;
-            want_out.insert((e.module.clone(), e.name.clone()), e);
-        }
+        let (mut want_res, mut want_out) = codec::encode_snapshot(snapshot)?;
         let i = self.inner.clone();
         let (info, parts, op) = (guard.info().clone(), guard.partitions().to_vec(), operation.to_string());
         let given = snapshot.lineage.clone();

@@ -878,16 +878,7 @@ impl StateBackend for SqliteBackend {
         force: bool,
     ) -> Result<u64, StateError> {
         // Encode the wanted state before taking the write lock.
-        let mut want_res = BTreeMap::new();
-        for s in snapshot.resources.values() {
-            let e = codec::encode_instance(s)?;
-            want_res.insert(e.address.clone(), e);
-        }
-        let mut want_out = BTreeMap::new();
-        for o in snapshot.outputs.values() {
-            let e = codec::encode_output(o)?;
-            want_out.insert((e.module.clone(), e.name.clone()), e);
-        }
+        let (mut want_res, mut want_out) = codec::encode_snapshot(snapshot)?;
 
         let mut conn = lock_conn(&self.inner.writer);
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sql_err)?;
