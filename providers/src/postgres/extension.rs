@@ -19,9 +19,8 @@ use tenantform_engine::provider::{
 use tenantform_engine::types::Type;
 use tenantform_engine::value::Value;
 
-use super::{code_of, db_error, ident, ident_attr, literal, validate_ident, PgConfig};
+use super::{code_of, db_error, ident, ident_attr, literal, plan_in_database, validate_ident, PgConfig};
 use crate::support::attrs::Attrs;
-use crate::support::diff;
 
 pub fn schema() -> ResourceSchema {
     let schema = Schema::new()
@@ -127,17 +126,7 @@ impl ResourceType for Extension {
     }
 
     async fn plan(&self, req: PlanRequest) -> Result<PlanResponse, ProviderError> {
-        let mut planned = req.proposed;
-        if planned.get("database").is_some_and(Value::is_unknown) {
-            diff::set(&mut planned, "database", Value::string(&self.cfg.database));
-        }
-        if let (Some(d), Some(n)) =
-            (planned.get("database").and_then(Value::as_str), planned.get("name").and_then(Value::as_str))
-        {
-            let id = format!("{d}.{n}");
-            diff::set(&mut planned, "id", Value::string(id));
-        }
-        Ok(PlanResponse { planned, requires_replace: Vec::new() })
+        Ok(PlanResponse { planned: plan_in_database(req.proposed, &self.cfg.database), requires_replace: Vec::new() })
     }
 
     async fn create(&self, planned: &Value, _ctx: &OpContext) -> Result<Value, ProviderError> {
@@ -177,6 +166,7 @@ impl ResourceType for Extension {
 mod tests {
     use super::super::testutil::*;
     use super::*;
+    use crate::support::diff;
 
     #[tokio::test]
     async fn install_move_import_and_remove() {

@@ -288,6 +288,21 @@ pub(crate) fn validate_ident(config: &Value, attr: &str) -> Vec<tenantform_engin
 }
 
 /// Reads a required identifier attribute and checks it.
+/// Plan of an object that lives inside a database (schema, extension): the provider's
+/// database when none is set, and the ID `<database>.<name>` as soon as both are known.
+pub(crate) fn plan_in_database(mut planned: Value, default_database: &str) -> Value {
+    if planned.get("database").is_some_and(Value::is_unknown) {
+        crate::support::diff::set(&mut planned, "database", Value::string(default_database));
+    }
+    if let (Some(d), Some(n)) =
+        (planned.get("database").and_then(Value::as_str), planned.get("name").and_then(Value::as_str))
+    {
+        let id = format!("{d}.{n}");
+        crate::support::diff::set(&mut planned, "id", Value::string(id));
+    }
+    planned
+}
+
 pub(crate) fn ident_attr<'a>(v: &'a Value, attr: &str) -> Result<&'a str, ProviderError> {
     let n = Attrs::new(v).str(attr)?;
     check_identifier(attr, n).map_err(|e| ProviderError::permanent(e).at(path(attr)))?;

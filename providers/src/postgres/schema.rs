@@ -20,7 +20,7 @@ use tenantform_engine::provider::{
 use tenantform_engine::types::Type;
 use tenantform_engine::value::Value;
 
-use super::{code_of, db_error, ident, ident_attr, import_help, validate_ident, PgConfig};
+use super::{code_of, db_error, ident, ident_attr, import_help, plan_in_database, validate_ident, PgConfig};
 use crate::support::attrs::Attrs;
 use crate::support::diff;
 
@@ -87,17 +87,7 @@ impl ResourceType for PgSchema {
     }
 
     async fn plan(&self, req: PlanRequest) -> Result<PlanResponse, ProviderError> {
-        let mut planned = req.proposed;
-        if planned.get("database").is_some_and(Value::is_unknown) {
-            diff::set(&mut planned, "database", Value::string(&self.cfg.database));
-        }
-        if let (Some(d), Some(n)) =
-            (planned.get("database").and_then(Value::as_str), planned.get("name").and_then(Value::as_str))
-        {
-            let id = format!("{d}.{n}");
-            diff::set(&mut planned, "id", Value::string(id));
-        }
-        Ok(PlanResponse { planned, requires_replace: Vec::new() })
+        Ok(PlanResponse { planned: plan_in_database(req.proposed, &self.cfg.database), requires_replace: Vec::new() })
     }
 
     async fn create(&self, planned: &Value, ctx: &OpContext) -> Result<Value, ProviderError> {
