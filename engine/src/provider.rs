@@ -255,11 +255,26 @@ pub struct ProviderError {
     /// request the provider judged unsafe to repeat.
     #[serde(default)]
     pub retried: bool,
+    /// The object exists although the operation failed (a Cloud Run rollout that failed, a
+    /// custom hostname that reached a terminal error state, a Neon operation that failed after
+    /// the branch was made): its state as far as the provider knows it. The engine records it
+    /// as *tainted*, so the next plan replaces it and destroy or rollback remove it, instead
+    /// of forgetting an object that exists.
+    #[serde(default)]
+    pub partial: Option<Box<Value>>,
 }
 
 impl ProviderError {
     pub fn new(kind: ErrorKind, summary: impl Into<String>) -> Self {
-        ProviderError { kind, summary: summary.into(), detail: None, help: None, attribute: None, retried: false }
+        ProviderError {
+            kind,
+            summary: summary.into(),
+            detail: None,
+            help: None,
+            attribute: None,
+            retried: false,
+            partial: None,
+        }
     }
     pub fn permanent(summary: impl Into<String>) -> Self {
         Self::new(ErrorKind::Permanent, summary)
@@ -284,6 +299,11 @@ impl ProviderError {
     /// See [`ProviderError::retried`].
     pub fn already_retried(mut self) -> Self {
         self.retried = true;
+        self
+    }
+    /// See [`ProviderError::partial`]: the object `state` exists despite this error.
+    pub fn with_partial(mut self, state: Value) -> Self {
+        self.partial = Some(Box::new(state));
         self
     }
     pub fn at(mut self, path: AttrPath) -> Self {
@@ -324,6 +344,25 @@ pub struct OpContext {
     pub timeout: Option<Duration>,
     /// Address of the instance, for log lines (never for logic).
     pub address: String,
+    /// On `create` and `recover`: a token unique to this create of this instance, recorded in
+    /// state with the intent before the create starts and the same across retries. A provider
+    /// whose API has an idempotency key, a request ID, labels, tags or a comment field should
+    /// send it with the create, so that [`ResourceType::recover`] can find exactly the object
+    /// this create made. `None` on every other call.
+    pub create_token: Option<String>,
+}
+
+/// What [`ResourceType::recover`] found for an interrupted create.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Recovery {
+    /// The interrupted create made this object (its full state, as `read` returns it): the
+    /// engine adopts it.
+    Found(Value),
+    /// Nothing was made: the create runs again.
+    NotMade,
+    /// The provider cannot tell whether the create made an object (the API offers no way to
+    /// look it up): the plan shows the instance as unresolved and says what to do.
+    Unknown { reason: String },
 }
 
 /// Input to [`ResourceType::plan`].
@@ -375,6 +414,30 @@ pub trait ResourceType: Send + Sync {
 
     /// Reads an existing object by its import ID; `NotFound` when there is none.
     async fn import(&self, id: &str, ctx: &OpContext) -> Result<Value, ProviderError>;
+
+    /// Finds what an interrupted create may have made. `planned` is the value the create was
+    /// asked to make (computed attributes null where they were unknown); `ctx.create_token` is
+    /// the token that create was given. Look the object up by what identifies it (a name we
+    /// chose, a label or tag the create set, the create token) and return it only when it is
+    /// the object this create made.
+    ///
+    /// The default suits types whose identity is in the configuration (a path, a name the
+    /// configuration sets): it reads `planned` back and adopts what answers with a known `id`.
+    /// When the read cannot identify an object (it fails permanently, typically because the
+    /// `id` it needs is assigned by the platform), it says it cannot tell. Types whose ID the
+    /// server assigns must override it.
+    async fn recover(&self, planned: &Value, ctx: &OpContext) -> Result<Recovery, ProviderError> {
+        match self.read(planned, ctx).await {
+            Ok(Some(v)) if v.get("id").is_some_and(|id| !id.is_null() && id.is_wholly_known()) => {
+                Ok(Recovery::Found(v))
+            }
+            Ok(_) => Ok(Recovery::NotMade),
+            Err(e) if e.kind == ErrorKind::Permanent => Ok(Recovery::Unknown {
+                reason: format!("the provider cannot look up what the create asked for ({})", e),
+            }),
+            Err(e) => Err(e),
+        }
+    }
 }
 
 /// One data source type of a configured provider.

@@ -733,7 +733,7 @@ async fn run_job(job: Job) -> Result<JobResult, Diagnostic> {
 }
 
 async fn execute(job: &Job) -> Result<JobResult, Diagnostic> {
-    let ctx = OpContext { cancel: job.kill.clone(), timeout: None, address: job.addr.to_string() };
+    let ctx = OpContext { cancel: job.kill.clone(), address: job.addr.to_string(), ..OpContext::default() };
     let notify = |attempt: u32, e: &ProviderError| {
         job.observer.event(ApplyEvent::Retrying {
             address: job.addr.clone(),
@@ -965,7 +965,7 @@ async fn run_deletes(
                 let _permit = sem.acquire_owned().await;
                 let started = Instant::now();
                 observer.event(ApplyEvent::Start { address: addr.clone(), action: Action::Delete });
-                let ctx = OpContext { cancel: kill, timeout: None, address: addr.to_string() };
+                let ctx = OpContext { cancel: kill, address: addr.to_string(), ..OpContext::default() };
                 let plain = before.unmark_deep();
                 let r = match with_retries(retry, || rt.delete(&plain, &ctx)).await {
                     Ok(()) => commits

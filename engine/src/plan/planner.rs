@@ -487,7 +487,7 @@ pub async fn plan(input: PlanInput<'_>, cancel: CancellationToken) -> Result<Pla
         let sem = semaphore.clone();
         set.spawn(async move {
             let _permit = sem.acquire_owned().await;
-            let ctx = OpContext { cancel, timeout: None, address: s.addr.to_string() };
+            let ctx = OpContext { cancel, address: s.addr.to_string(), ..OpContext::default() };
             let current = if refresh || s.status == InstanceStatus::Creating {
                 let plain = s.value.clone().unmark_deep().unknown_to_null();
                 with_retries(retry, || rt.read(&plain, &ctx))
@@ -703,7 +703,7 @@ async fn plan_instance(job: InstanceJob) -> Result<Planned, Diagnostics> {
 }
 
 async fn plan_instance_inner(job: &InstanceJob) -> Result<Planned, Diagnostics> {
-    let ctx = OpContext { cancel: job.cancel.clone(), timeout: None, address: job.addr.to_string() };
+    let ctx = OpContext { cancel: job.cancel.clone(), address: job.addr.to_string(), ..OpContext::default() };
     let fail = |op: &str, e: ProviderError| -> Diagnostics { provider_diag(&job.addr, op, &e, Some(job.span)).into() };
     let schema = &job.schema;
 
