@@ -202,6 +202,7 @@ mod tests {
                     value: Value::map([("id", Value::string("x"))]),
                     dependencies: vec![],
                     create_before_destroy: false,
+                    detail: None,
                 },
             );
         }

@@ -93,6 +93,24 @@ pub struct InstanceState {
     pub dependencies: Vec<InstanceAddr>,
     #[serde(default)]
     pub create_before_destroy: bool,
+    /// Why the record has its status: the create token of an intent, the failure that tainted
+    /// an object. `None` for a plain ready record.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<StatusDetail>,
+}
+
+/// What a non-ready record says about itself.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusDetail {
+    /// The token the (interrupted) create was given ([`crate::provider::OpContext::create_token`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub create_token: Option<String>,
+    /// Why the object is tainted (the provider's error).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// When the status was set (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub since: Option<String>,
 }
 
 /// A stored module output (`tenant.acme` outputs feed `tenants show`).

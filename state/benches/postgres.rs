@@ -40,6 +40,7 @@ fn record(address: &str, n: usize) -> InstanceState {
         ]),
         dependencies: Vec::new(),
         create_before_destroy: false,
+        detail: None,
     }
 }
 

@@ -47,6 +47,7 @@ fn record(address: &str, n: usize) -> InstanceState {
             ("comment", Value::Null),
         ]),
         create_before_destroy: n % 7 == 0,
+        detail: None,
     }
 }
 

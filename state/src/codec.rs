@@ -19,7 +19,9 @@ use std::fmt;
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 use tenantform_engine::address::{InstanceAddr, ModuleAddr};
-use tenantform_engine::state::{Change, InstanceState, InstanceStatus, LockGuard, OutputState, Partition, StateError};
+use tenantform_engine::state::{
+    Change, InstanceState, InstanceStatus, LockGuard, OutputState, Partition, StateError, StatusDetail,
+};
 use tenantform_engine::value::{AttrPath, Value};
 
 /// The version of this encoding, recorded in every store's metadata. Bump it (with a
@@ -45,6 +47,8 @@ pub(crate) struct EncodedInstance {
     pub value: EncodedValue,
     pub dependencies: Option<String>,
     pub create_before_destroy: bool,
+    /// [`StatusDetail`] as JSON (NULL for a plain ready record).
+    pub detail: Option<String>,
 }
 
 /// A module output as stored.
@@ -68,6 +72,7 @@ pub(crate) struct InstanceColumns<'a> {
     pub unknown_paths: Option<&'a str>,
     pub dependencies: Option<&'a str>,
     pub create_before_destroy: bool,
+    pub detail: Option<&'a str>,
 }
 
 /// Borrowed columns of one stored output row.
@@ -170,6 +175,10 @@ pub(crate) fn encode_instance(s: &InstanceState) -> Result<EncodedInstance, Stat
         value,
         dependencies,
         create_before_destroy: s.create_before_destroy,
+        detail: match &s.detail {
+            Some(d) => Some(encode_json(&address, d)?),
+            None => None,
+        },
         address,
     })
 }
@@ -195,6 +204,10 @@ pub(crate) fn decode_instance(c: &InstanceColumns<'_>) -> Result<InstanceState, 
         value,
         dependencies,
         create_before_destroy: c.create_before_destroy,
+        detail: match c.detail {
+            Some(text) => Some(serde_json::from_str::<StatusDetail>(text).map_err(|e| corrupt(what, e))?),
+            None => None,
+        },
     })
 }
 
@@ -297,6 +310,7 @@ pub(crate) fn normalize_instance(s: &InstanceState) -> Result<InstanceState, Sta
         unknown_paths: e.value.unknown_paths.as_deref(),
         dependencies: e.dependencies.as_deref(),
         create_before_destroy: e.create_before_destroy,
+        detail: e.detail.as_deref(),
     })
 }
 
@@ -463,6 +477,7 @@ mod tests {
                 value: Value::Null,
                 dependencies: Vec::new(),
                 create_before_destroy: false,
+                detail: None,
             };
             // Either stored and read back under the same address, or refused: never renamed.
             if let Ok(back) = normalize_instance(&s) {
@@ -483,6 +498,7 @@ mod tests {
             value: Value::Null,
             dependencies: Vec::new(),
             create_before_destroy: false,
+            detail: None,
         };
         assert!(normalize_instance(&s).is_ok(), "ordinary keys are stored");
     }

@@ -115,6 +115,7 @@ fn res(address: &str, version: i64) -> InstanceState {
         ]),
         dependencies: Vec::new(),
         create_before_destroy: false,
+        detail: None,
     }
 }
 
@@ -188,6 +189,11 @@ fn commit_round_trips_records_and_marks(store: &dyn Store) {
     db.provider = "postgres.eu".into();
     let mut tainted = res("random_password.admin[2]", 1);
     tainted.status = InstanceStatus::Tainted;
+    tainted.detail = Some(tenantform_engine::state::StatusDetail {
+        reason: Some("rollout failed: \"image not found\"".into()),
+        since: Some("2026-12-05T10:00:00Z".into()),
+        ..Default::default()
+    });
     let intent = InstanceState {
         addr: addr("module.dns[\"a b\"].cloudflare_record.www"),
         provider: "cloudflare".into(),
@@ -200,6 +206,10 @@ fn commit_round_trips_records_and_marks(store: &dyn Store) {
         ]),
         dependencies: Vec::new(),
         create_before_destroy: false,
+        detail: Some(tenantform_engine::state::StatusDetail {
+            create_token: Some("tf-0123456789abcdef".into()),
+            ..Default::default()
+        }),
     };
     let whole_secret = InstanceState {
         value: Value::string("all of it").mark_sensitive(),

@@ -443,6 +443,7 @@ fn instance_from_row(row: &Row) -> Result<InstanceState, StateError> {
         unknown_paths: row.get(6),
         dependencies: row.get(7),
         create_before_destroy: row.get(8),
+        detail: row.get(9),
     })
 }
 
@@ -473,7 +474,7 @@ fn stored_instance(row: &Row) -> EncodedInstance {
     let status: &str = row.get(3);
     EncodedInstance {
         address: row.get::<_, String>(0),
-        partition: row.get::<_, String>(9),
+        partition: row.get::<_, String>(10),
         provider: row.get::<_, String>(1),
         schema_version: u32::try_from(row.get::<_, i32>(2)).unwrap_or(u32::MAX),
         status: match status {
@@ -489,6 +490,7 @@ fn stored_instance(row: &Row) -> EncodedInstance {
         },
         dependencies: row.get::<_, Option<String>>(7),
         create_before_destroy: row.get(8),
+        detail: row.get::<_, Option<String>>(9),
     }
 }
 
@@ -543,7 +545,7 @@ async fn write_op(c: &mut Conn, stack: &str, serial: i64, op: &Encoded) -> Resul
     match op {
         Encoded::Put(e) => {
             let sv = e.schema_version as i32;
-            let p: [&(dyn tokio_postgres::types::ToSql + Sync); 12] = [
+            let p: [&(dyn tokio_postgres::types::ToSql + Sync); 13] = [
                 &stack,
                 &e.address,
                 &e.partition,
@@ -556,32 +558,37 @@ async fn write_op(c: &mut Conn, stack: &str, serial: i64, op: &Encoded) -> Resul
                 &e.dependencies,
                 &e.create_before_destroy,
                 &serial,
+                &e.detail,
             ];
             c.exec(
                 "INSERT INTO resources (stack, address, partition, provider, schema_version, status, value,
-                     sensitive_paths, unknown_paths, dependencies, create_before_destroy, serial)
+                     sensitive_paths, unknown_paths, dependencies, create_before_destroy, serial,
+                     status_detail)
                  VALUES ($1, $2, $3, $4, $5, $6, $7::text::json, $8::text::json, $9::text::json,
-                     $10::text::json, $11, $12)
+                     $10::text::json, $11, $12, $13::text::json)
                  ON CONFLICT (stack, address) DO UPDATE SET partition = excluded.partition,
                      provider = excluded.provider, schema_version = excluded.schema_version,
                      status = excluded.status, value = excluded.value,
                      sensitive_paths = excluded.sensitive_paths, unknown_paths = excluded.unknown_paths,
                      dependencies = excluded.dependencies,
-                     create_before_destroy = excluded.create_before_destroy, serial = excluded.serial",
+                     create_before_destroy = excluded.create_before_destroy, serial = excluded.serial,
+                     status_detail = excluded.status_detail",
                 &p,
             )
             .await?;
             c.exec(
                 "INSERT INTO resource_versions (stack, address, partition, provider, schema_version, status,
-                     value, sensitive_paths, unknown_paths, dependencies, create_before_destroy, serial)
+                     value, sensitive_paths, unknown_paths, dependencies, create_before_destroy, serial,
+                     status_detail)
                  VALUES ($1, $2, $3, $4, $5, $6, $7::text::json, $8::text::json, $9::text::json,
-                     $10::text::json, $11, $12)
+                     $10::text::json, $11, $12, $13::text::json)
                  ON CONFLICT (stack, address, serial) DO UPDATE SET partition = excluded.partition,
                      provider = excluded.provider, schema_version = excluded.schema_version,
                      status = excluded.status, value = excluded.value,
                      sensitive_paths = excluded.sensitive_paths, unknown_paths = excluded.unknown_paths,
                      dependencies = excluded.dependencies,
-                     create_before_destroy = excluded.create_before_destroy",
+                     create_before_destroy = excluded.create_before_destroy,
+                     status_detail = excluded.status_detail",
                 &p,
             )
             .await?;
@@ -595,7 +602,7 @@ async fn write_op(c: &mut Conn, stack: &str, serial: i64, op: &Encoded) -> Resul
                      ON CONFLICT (stack, address, serial) DO UPDATE SET partition = excluded.partition,
                          provider = NULL, schema_version = NULL, status = NULL, value = NULL,
                          sensitive_paths = NULL, unknown_paths = NULL, dependencies = NULL,
-                         create_before_destroy = NULL",
+                         create_before_destroy = NULL, status_detail = NULL",
                     &[&stack, &serial, address, partition],
                 )
                 .await?;
@@ -925,7 +932,7 @@ impl StateBackend for PgBackend {
                     None => (
                         c.rows(
                             "SELECT address, provider, schema_version, status, value::text, sensitive_paths::text,
-                                 unknown_paths::text, dependencies::text, create_before_destroy
+                                 unknown_paths::text, dependencies::text, create_before_destroy, status_detail::text
                              FROM resources WHERE stack = $1",
                             &[&stack],
                         )
@@ -940,7 +947,7 @@ impl StateBackend for PgBackend {
                     Some(keys) => (
                         c.rows(
                             "SELECT address, provider, schema_version, status, value::text, sensitive_paths::text,
-                                 unknown_paths::text, dependencies::text, create_before_destroy
+                                 unknown_paths::text, dependencies::text, create_before_destroy, status_detail::text
                              FROM resources WHERE stack = $1 AND partition = ANY($2)",
                             &[&stack, keys],
                         )
@@ -1171,7 +1178,7 @@ impl StateBackend for PgBackend {
                 let rows = c
                     .rows(
                         "SELECT DISTINCT ON (address) address, provider, schema_version, status, value::text,
-                             sensitive_paths::text, unknown_paths::text, dependencies::text, create_before_destroy
+                             sensitive_paths::text, unknown_paths::text, dependencies::text, create_before_destroy, status_detail::text
                          FROM resource_versions WHERE stack = $1 AND serial <= $2
                          ORDER BY address, serial DESC",
                         &[&stack, &at],
@@ -1254,7 +1261,7 @@ impl StateBackend for PgBackend {
                 let rows = c
                     .rows(
                         "SELECT address, provider, schema_version, status, value::text, sensitive_paths::text,
-                             unknown_paths::text, dependencies::text, create_before_destroy, partition
+                             unknown_paths::text, dependencies::text, create_before_destroy, status_detail::text, partition
                          FROM resources WHERE stack = $1",
                         &[&stack],
                     )
@@ -1268,7 +1275,7 @@ impl StateBackend for PgBackend {
                             }
                         }
                         None => ops
-                            .push(Encoded::Remove { address: address.to_string(), partition: row.get::<_, String>(9) }),
+                            .push(Encoded::Remove { address: address.to_string(), partition: row.get::<_, String>(10) }),
                     }
                 }
                 ops.extend(std::mem::take(&mut want_res).into_values().map(Encoded::Put));

@@ -41,7 +41,7 @@ const POLL_MIN: Duration = Duration::from_millis(20);
 const POLL_MAX: Duration = Duration::from_millis(500);
 
 const RESOURCE_COLUMNS: &str = "address, provider, schema_version, status, value, \
-     sensitive_paths, unknown_paths, dependencies, create_before_destroy";
+     sensitive_paths, unknown_paths, dependencies, create_before_destroy, status_detail";
 const OUTPUT_COLUMNS: &str = "module, name, value, sensitive_paths, unknown_paths, sensitive";
 const LOCK_COLUMNS: &str = "partition, lock_id, operation, who, host, pid, created";
 
@@ -313,6 +313,7 @@ fn instance_from_row(row: &Row<'_>) -> Result<InstanceState, StateError> {
         unknown_paths: col_opt_str(row, 6)?,
         dependencies: col_opt_str(row, 7)?,
         create_before_destroy: col_i64(row, 8)? != 0,
+        detail: col_opt_str(row, 9)?,
     })
 }
 
@@ -415,8 +416,8 @@ fn write_op(tx: &Transaction<'_>, serial: u64, op: &Encoded) -> Result<(), State
             tx.prepare_cached(
                 "INSERT INTO resources (address, partition, provider, schema_version, status,
                      value, sensitive_paths, unknown_paths, dependencies, create_before_destroy,
-                     serial)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+                     serial, status_detail)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
                  ON CONFLICT (address) DO UPDATE SET partition = excluded.partition,
                      provider = excluded.provider, schema_version = excluded.schema_version,
                      status = excluded.status, value = excluded.value,
@@ -424,7 +425,7 @@ fn write_op(tx: &Transaction<'_>, serial: u64, op: &Encoded) -> Result<(), State
                      unknown_paths = excluded.unknown_paths,
                      dependencies = excluded.dependencies,
                      create_before_destroy = excluded.create_before_destroy,
-                     serial = excluded.serial",
+                     serial = excluded.serial, status_detail = excluded.status_detail",
             )
             .map_err(sql_err)?
             .execute(params![
@@ -438,14 +439,15 @@ fn write_op(tx: &Transaction<'_>, serial: u64, op: &Encoded) -> Result<(), State
                 unk,
                 e.dependencies,
                 e.create_before_destroy,
-                serial
+                serial,
+                e.detail
             ])
             .map_err(sql_err)?;
             tx.prepare_cached(
                 "INSERT OR REPLACE INTO resource_versions (serial, address, partition, provider,
                      schema_version, status, value, sensitive_paths, unknown_paths, dependencies,
-                     create_before_destroy)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                     create_before_destroy, status_detail)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
             )
             .map_err(sql_err)?
             .execute(params![
@@ -459,7 +461,8 @@ fn write_op(tx: &Transaction<'_>, serial: u64, op: &Encoded) -> Result<(), State
                 sens,
                 unk,
                 e.dependencies,
-                e.create_before_destroy
+                e.create_before_destroy,
+                e.detail
             ])
             .map_err(sql_err)?;
         }
@@ -906,7 +909,7 @@ impl StateBackend for SqliteBackend {
                     }
                     None => ops.push(Encoded::Remove {
                         address: address.to_string(),
-                        partition: col_str(row, 9)?.to_string(),
+                        partition: col_str(row, 10)?.to_string(),
                     }),
                 }
             }
@@ -956,7 +959,7 @@ fn stored_instance(row: &Row<'_>) -> Result<EncodedInstance, StateError> {
     let status = col_str(row, 3)?;
     Ok(EncodedInstance {
         address: col_str(row, 0)?.to_string(),
-        partition: col_str(row, 9)?.to_string(),
+        partition: col_str(row, 10)?.to_string(),
         provider: col_str(row, 1)?.to_string(),
         schema_version: u32::try_from(col_i64(row, 2)?).unwrap_or(u32::MAX),
         status: match status {
@@ -972,6 +975,7 @@ fn stored_instance(row: &Row<'_>) -> Result<EncodedInstance, StateError> {
         },
         dependencies: col_opt_str(row, 7)?.map(str::to_string),
         create_before_destroy: col_i64(row, 8)? != 0,
+        detail: col_opt_str(row, 9)?.map(str::to_string),
     })
 }
 

@@ -87,6 +87,7 @@ fn postgres_stacks_and_schemas_are_independent() {
             value: tenantform_engine::value::Value::map([("id", tenantform_engine::value::Value::string("x"))]),
             dependencies: Vec::new(),
             create_before_destroy: false,
+            detail: None,
         };
         b.commit(g.as_ref(), "apply", &[tenantform_engine::state::Change::Put(r)]).unwrap();
     }

@@ -42,6 +42,7 @@ fn record(address: &str, i: u64) -> InstanceState {
         ]),
         dependencies: Vec::new(),
         create_before_destroy: false,
+        detail: None,
     }
 }
 

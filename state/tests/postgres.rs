@@ -29,6 +29,7 @@ fn record(address: &str, n: u64) -> InstanceState {
         value: Value::map([("id", Value::string(address)), ("n", Value::number(n as f64))]),
         dependencies: Vec::new(),
         create_before_destroy: false,
+        detail: None,
     }
 }
 

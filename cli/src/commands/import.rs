@@ -85,6 +85,7 @@ pub fn run(args: ImportArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
             value,
             dependencies: change.dependencies.clone(),
             create_before_destroy: change.create_before_destroy,
+            detail: None,
         };
         let guard = match lock(&backend, vec![Partition::of(&addr)], "import", parse_duration(&args.lock_timeout)?).await {
             Ok(g) => g,

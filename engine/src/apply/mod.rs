@@ -649,6 +649,7 @@ fn record(c: &ResourceChange, value: Value, status: InstanceStatus) -> InstanceS
         value,
         dependencies: c.dependencies.clone(),
         create_before_destroy: c.create_before_destroy,
+        detail: None,
     }
 }
 

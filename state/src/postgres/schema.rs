@@ -22,12 +22,22 @@ pub(super) struct Migration {
 }
 
 /// The schema history. Append only.
-pub(super) const MIGRATIONS: &[Migration] = &[Migration { version: 1, name: "initial schema", sql: V1 }];
+pub(super) const MIGRATIONS: &[Migration] = &[
+    Migration { version: 1, name: "initial schema", sql: V1 },
+    Migration { version: 2, name: "status detail of intents and tainted objects", sql: V2 },
+];
 
 /// The schema version this build writes.
 pub(super) fn latest() -> i32 {
     MIGRATIONS.last().map(|m| m.version).unwrap_or(0)
 }
+
+/// The create token of an intent and the reason an object is tainted (NULL for a plain ready
+/// record).
+const V2: &str = r#"
+ALTER TABLE {schema}.resources ADD COLUMN status_detail json;
+ALTER TABLE {schema}.resource_versions ADD COLUMN status_detail json;
+"#;
 
 const V1: &str = r#"
 -- One row per stack: its identity (`lineage`, fixed by the first write), the value encoding,

@@ -18,12 +18,22 @@ pub(super) struct Migration {
 }
 
 /// The schema history. Append only.
-pub(super) const MIGRATIONS: &[Migration] = &[Migration { version: 1, name: "initial schema", sql: V1 }];
+pub(super) const MIGRATIONS: &[Migration] = &[
+    Migration { version: 1, name: "initial schema", sql: V1 },
+    Migration { version: 2, name: "status detail of intents and tainted objects", sql: V2 },
+];
 
 /// The schema version this build writes.
 pub(super) fn latest() -> u32 {
     MIGRATIONS.last().map(|m| m.version).unwrap_or(0)
 }
+
+/// The create token of an intent and the reason an object is tainted (JSON, NULL for a plain
+/// ready record).
+const V2: &str = r#"
+ALTER TABLE resources ADD COLUMN status_detail TEXT;
+ALTER TABLE resource_versions ADD COLUMN status_detail TEXT;
+"#;
 
 const V1: &str = r#"
 -- Identity and encoding of this store: `lineage` (written at the first commit),
