@@ -20,6 +20,7 @@ pub mod plan;
 pub mod provider;
 pub mod refactor;
 pub mod runtime;
+pub mod schedule;
 pub mod state;
 pub mod synthetic;
 pub mod types;

@@ -37,6 +37,21 @@ impl ConfiguredProviders {
             .ok_or_else(|| ProviderError::permanent(format!("provider \"{key}\" has no resource type \"{ty}\"")))
     }
 
+    /// The configured provider `key`, configuring it with an empty configuration when no walk
+    /// has (a provider that manages only objects the configuration no longer has).
+    pub async fn ensure(&self, schemas: &Schemas, key: &str) -> Result<Arc<dyn ConfiguredProvider>, ProviderError> {
+        if let Some(p) = self.get(key) {
+            return Ok(p);
+        }
+        let name = key.split('.').next().unwrap_or(key);
+        let Some(provider) = schemas.registry().get(name) else {
+            return Err(ProviderError::permanent(format!("state refers to unknown provider \"{name}\"")));
+        };
+        let p = provider.configure(&crate::value::Value::Map(std::collections::BTreeMap::new())).await?;
+        self.insert(key, p.clone());
+        Ok(p)
+    }
+
     pub fn data_source(&self, key: &str, ty: &str) -> Result<Arc<dyn DataSourceType>, ProviderError> {
         let p =
             self.get(key).ok_or_else(|| ProviderError::permanent(format!("provider \"{key}\" is not configured")))?;

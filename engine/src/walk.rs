@@ -69,6 +69,13 @@ impl<'a> Walker<'a> {
         Walker { stack, graph, values: vec![None; n], states, remaining_deps, ready }
     }
 
+    /// Records a node's value without touching readiness (walks on [`crate::schedule`] keep
+    /// readiness there).
+    pub fn set(&mut self, n: NodeIndex, value: Value) {
+        self.values[n.index()] = Some(value);
+        self.states[n.index()] = NodeState::Done;
+    }
+
     /// Takes the next ready node, if any.
     pub fn next_ready(&mut self) -> Option<NodeIndex> {
         let n = self.ready.pop()?;

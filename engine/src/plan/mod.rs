@@ -7,7 +7,12 @@
 //! not depend on the working directory still matching.
 
 pub mod diff;
+mod imports;
+mod instance;
+mod moved;
+mod outputs;
 pub mod planner;
+mod walk;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -174,6 +179,56 @@ impl Drift {
     }
 }
 
+/// An instance the plan could not plan yet, and why. Apply leaves it (and everything that
+/// depends on it) alone; where the reason goes away by applying the rest
+/// ([`DeferReason::resolves_by_applying`]), apply plans and applies it in a further round.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Deferred {
+    pub addr: InstanceAddr,
+    pub reason: DeferReason,
+}
+
+/// Why an instance is [`Deferred`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum DeferReason {
+    /// Its provider's configuration depends on values known only after apply (a tenant's own
+    /// database server, then the roles inside it).
+    ProviderConfig { provider: String },
+    /// Its `count` or `for_each` depends on values known only after apply.
+    Expansion,
+    /// It depends on a deferred instance.
+    Dependency { on: InstanceAddr, resolves: bool },
+    /// A create was interrupted and the provider cannot tell whether it made an object: a
+    /// person must look (and `import` the object, or `state rm` the record).
+    Unresolved { detail: String },
+}
+
+impl DeferReason {
+    /// Whether applying the rest of the plan makes this instance plannable.
+    pub fn resolves_by_applying(&self) -> bool {
+        match self {
+            DeferReason::ProviderConfig { .. } | DeferReason::Expansion => true,
+            DeferReason::Dependency { resolves, .. } => *resolves,
+            DeferReason::Unresolved { .. } => false,
+        }
+    }
+
+    /// One line for plan output.
+    pub fn describe(&self) -> String {
+        match self {
+            DeferReason::ProviderConfig { provider } => {
+                format!("the configuration of provider \"{provider}\" depends on values known only after apply")
+            }
+            DeferReason::Expansion => "its count or for_each depends on values known only after apply".into(),
+            DeferReason::Dependency { on, .. } => format!("it depends on {on}, which is deferred"),
+            DeferReason::Unresolved { detail } => {
+                format!("an interrupted create may have made an object that cannot be found: {detail}")
+            }
+        }
+    }
+}
+
 /// A change to an output value (root outputs, and every tenant module's outputs).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct OutputChange {
@@ -210,6 +265,9 @@ pub struct Plan {
     pub targets: Vec<Target>,
     #[serde(default)]
     pub tenants: Vec<String>,
+    /// Instances that could not be planned yet, in address order.
+    #[serde(default)]
+    pub deferred: Vec<Deferred>,
 }
 
 mod serials {
@@ -234,6 +292,7 @@ pub struct Summary {
     pub destroy: usize,
     pub import: usize,
     pub read: usize,
+    pub deferred: usize,
 }
 
 impl Plan {
@@ -264,7 +323,13 @@ impl Plan {
                 s.import += 1;
             }
         }
+        s.deferred = self.deferred.len();
         s
+    }
+
+    /// Whether a further round of the same apply can plan some deferred instances.
+    pub fn has_resolvable_deferrals(&self) -> bool {
+        self.deferred.iter().any(|d| d.reason.resolves_by_applying())
     }
 
     /// True when applying would change infrastructure, state or outputs.
