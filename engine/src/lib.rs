@@ -16,6 +16,7 @@ pub mod functions;
 pub mod generate;
 pub mod graph;
 pub mod inputs;
+pub mod ops;
 pub mod plan;
 pub mod provider;
 pub mod refactor;

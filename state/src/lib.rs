@@ -13,6 +13,7 @@ mod sqlite;
 
 use std::path::{Path, PathBuf};
 
+use tenantform_engine::ops::StateSettings;
 use tenantform_engine::state::{StateBackend, StateError};
 
 pub use codec::FORMAT_VERSION;
@@ -26,6 +27,17 @@ pub const DEFAULT_STATE_FILE: &str = "tenantform.state.db";
 /// Where a stack's state lives when none is configured: `<stack dir>/tenantform.state.db`.
 pub fn default_path(stack_dir: &Path) -> PathBuf {
     stack_dir.join(DEFAULT_STATE_FILE)
+}
+
+/// Opens the backend of typed settings (see [`tenantform_engine::ops::StateSettings`]).
+pub fn open_settings(settings: &StateSettings) -> Result<Box<dyn StateBackend>, StateError> {
+    match settings {
+        StateSettings::Sqlite { path } => Ok(Box::new(SqliteBackend::open(path)?)),
+        StateSettings::Postgres { url, stack, schema } => {
+            Ok(Box::new(PgBackend::open_settings(PgSettings::parse_with(url, stack.as_deref(), schema.as_deref())?)?))
+        }
+        StateSettings::Memory => Ok(Box::new(MemoryBackend::new())),
+    }
 }
 
 /// Opens the backend a setting names:

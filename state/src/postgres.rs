@@ -173,6 +173,29 @@ fn percent_decode(s: &str) -> String {
 }
 
 impl PgSettings {
+    /// Parses the URL, taking `stack` and `schema` from the arguments unless the URL has its
+    /// own `?stack=`/`?schema=` (which win).
+    pub fn parse_with(url: &str, stack: Option<&str>, schema: Option<&str>) -> Result<PgSettings, StateError> {
+        let query = url.split_once('?').map(|(_, q)| q).unwrap_or("");
+        let has = |key: &str| query.split('&').any(|kv| kv.split('=').next() == Some(key));
+        let mut s = PgSettings::parse(url)?;
+        if let Some(stack) = stack.filter(|_| !has("stack")) {
+            if stack.is_empty() {
+                return Err(StateError::Backend("invalid PostgreSQL state settings: `stack` is empty".into()));
+            }
+            s.stack = stack.to_string();
+        }
+        if let Some(schema) = schema.filter(|_| !has("schema")) {
+            if schema.is_empty() || schema.len() > 63 {
+                return Err(StateError::Backend(
+                    "invalid PostgreSQL state settings: `schema` must be 1 to 63 characters".into(),
+                ));
+            }
+            s.schema = schema.to_string();
+        }
+        Ok(s)
+    }
+
     /// Parses `postgres://user:pass@host:port/db?sslmode=…&stack=prod&schema=tenantform`.
     pub fn parse(url: &str) -> Result<PgSettings, StateError> {
         let bad = |m: String| StateError::Backend(format!("invalid PostgreSQL state URL: {m}"));
@@ -351,7 +374,11 @@ struct Inner {
 impl PgBackend {
     /// Connects, creates or upgrades the schema, and returns the backend of the URL's stack.
     pub fn open(url: &str) -> Result<PgBackend, StateError> {
-        let settings = PgSettings::parse(url)?;
+        Self::open_settings(PgSettings::parse(url)?)
+    }
+
+    /// Connects with parsed settings (see [`PgBackend::open`]).
+    pub fn open_settings(settings: PgSettings) -> Result<PgBackend, StateError> {
         let inner = Arc::new(Inner {
             settings,
             writer: AsyncMutex::new(None),

@@ -8,13 +8,15 @@
 //!
 //! Locks are rows of the `locks` table, one per partition, taken all-or-nothing in one
 //! immediate transaction; two processes on the same file exclude each other through them.
-//! A lock outlives a crashed holder on purpose (as in Terraform): only `force-unlock`
-//! removes it. A [`SqliteBackend`] holds two connections, a writer and a reader, so loads and
+//! The rows name the holder; whether it still runs is decided by an OS file lock it keeps
+//! (`liveness`), so the lock of a killed process is taken over by the next command, as with
+//! Terraform's local backend, and only a holder that cannot be checked needs `force-unlock`. A [`SqliteBackend`] holds two connections, a writer and a reader, so loads and
 //! history reads in one process do not queue behind a commit.
 //!
 //! This module owns SQL and the file; the row encoding lives in `codec` and the DDL in
 //! `schema`. It must not print, and must not hold the write transaction open across waits.
 
+mod liveness;
 mod schema;
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
@@ -84,6 +86,8 @@ struct Inner {
     fresh_lineage: String,
     /// Lock IDs released through `unlock`, so that dropping the guard does not release again.
     unlocked: Mutex<HashSet<String>>,
+    /// The OS file locks that tell a live holder from a dead one.
+    liveness: liveness::Liveness,
 }
 
 /// A poisoned mutex only means a panic elsewhere; the connection itself is still sound (an
@@ -130,11 +134,12 @@ impl SqliteBackend {
         };
         Ok(SqliteBackend {
             inner: Arc::new(Inner {
-                path,
                 writer: Mutex::new(writer),
                 reader: Mutex::new(reader),
                 fresh_lineage: uuid::Uuid::new_v4().to_string(),
                 unlocked: Mutex::new(HashSet::new()),
+                liveness: liveness::Liveness::new(&path),
+                path,
             }),
         })
     }
@@ -585,7 +590,36 @@ impl Inner {
                 }
             }
         }
+        // Rows of a holder that no longer runs are cleared (its file lock was free).
+        let mut dead: Vec<String> = Vec::new();
+        holders.retain(|h| {
+            if dead.contains(&h.id) {
+                return false;
+            }
+            match self.liveness.check(&h.id) {
+                liveness::Holder::Alive => true,
+                liveness::Holder::Dead => {
+                    dead.push(h.id.clone());
+                    false
+                }
+            }
+        });
+        if !dead.is_empty() {
+            let mut stmt = tx.prepare_cached("DELETE FROM locks WHERE lock_id = ?1").map_err(sql_err)?;
+            for id in &dead {
+                stmt.execute([id]).map_err(sql_err)?;
+            }
+        }
         if !holders.is_empty() {
+            let committed = tx.commit().map_err(sql_err);
+            for id in &dead {
+                if committed.is_ok() {
+                    self.liveness.forget(id);
+                } else {
+                    self.liveness.release_check(id);
+                }
+            }
+            committed?;
             return Ok(Some(holders));
         }
         {
@@ -597,7 +631,15 @@ impl Inner {
                     .map_err(sql_err)?;
             }
         }
-        tx.commit().map_err(sql_err)?;
+        let committed = tx.commit().map_err(sql_err);
+        for id in &dead {
+            if committed.is_ok() {
+                self.liveness.forget(id);
+            } else {
+                self.liveness.release_check(id);
+            }
+        }
+        committed?;
         Ok(None)
     }
 
@@ -614,6 +656,7 @@ impl Inner {
             }
         }
         tx.commit().map_err(sql_err)?;
+        self.liveness.forget(id);
         Ok(released)
     }
 }
@@ -710,8 +753,10 @@ impl StateBackend for SqliteBackend {
         }
         let start = Instant::now();
         let mut pause = POLL_MIN;
+        self.inner.liveness.hold(&info.id)?;
         loop {
-            match self.inner.try_lock(&wanted, info)? {
+            let attempt = self.inner.try_lock(&wanted, info).inspect_err(|_| self.inner.liveness.forget(&info.id));
+            match attempt? {
                 None => {
                     let mut info = info.clone();
                     info.partition = match wanted.as_slice() {
@@ -723,6 +768,7 @@ impl StateBackend for SqliteBackend {
                 Some(holders) => {
                     let waited = start.elapsed();
                     if waited >= wait {
+                        self.inner.liveness.forget(&info.id);
                         return Err(StateError::Locked { holders });
                     }
                     std::thread::sleep(pause.min(wait - waited));
@@ -753,6 +799,7 @@ impl StateBackend for SqliteBackend {
         if removed == 0 {
             return Err(StateError::NotLocked(lock_id.to_string()));
         }
+        self.inner.liveness.forget(lock_id);
         Ok(())
     }
 
@@ -760,8 +807,16 @@ impl StateBackend for SqliteBackend {
         let conn = lock_conn(&self.inner.reader);
         let mut stmt =
             conn.prepare_cached(&format!("SELECT {LOCK_COLUMNS} FROM locks ORDER BY partition")).map_err(sql_err)?;
-        let rows =
+        let mut rows =
             stmt.query_map([], lock_from_row).map_err(sql_err)?.collect::<Result<Vec<_>, _>>().map_err(sql_err)?;
+        // A dead holder's rows are not a running operation (the next lock clears them).
+        rows.retain(|h| match self.inner.liveness.check(&h.id) {
+            liveness::Holder::Alive => true,
+            liveness::Holder::Dead => {
+                self.inner.liveness.release_check(&h.id);
+                false
+            }
+        });
         Ok(rows)
     }
 

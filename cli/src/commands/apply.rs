@@ -7,12 +7,11 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use clap::Args;
-use tenantform_engine::apply::{apply, ApplyInput, ApplyOptions, Committer};
+use tenantform_engine::apply::{ApplyEvent, ApplyObserver, ApplyOptions};
 use tenantform_engine::config::{load_with_sources, LoadOptions};
 use tenantform_engine::diagnostics::Diagnostics;
+use tenantform_engine::ops::{self, ApplyError, ApplyHooks, ApplyRequest};
 use tenantform_engine::plan::{Plan, PlanMode};
-use tenantform_engine::runtime::{ConfiguredProviders, Schemas};
-use tenantform_engine::state::PartitionFilter;
 use tenantform_engine::validate::{prepare_config, Prepared};
 use tokio_util::sync::CancellationToken;
 
@@ -22,9 +21,7 @@ use crate::diagnostics::report;
 use crate::render::json::plan_json;
 use crate::render::plan::{render_plan, render_value};
 use crate::render::progress::Progress;
-use crate::stack::{
-    load_state, lock, make_plan, open_backend, parse_duration, partition_filter, prepare_stack, state_location, unlock,
-};
+use crate::stack::{open_stack, parse_duration, prepare_stack};
 
 #[derive(Args, Debug)]
 pub struct ApplyArgs {
@@ -109,10 +106,70 @@ fn confirm(destroy: bool) -> anyhow::Result<bool> {
     Ok(line.trim() == "yes")
 }
 
+/// What the apply operation tells the terminal: the plan, approval, re-plans, progress.
+struct CliHooks {
+    progress: Arc<Progress>,
+    json: bool,
+    auto_approve: bool,
+    destroy: bool,
+    sources: Arc<tenantform_engine::diagnostics::Sources>,
+}
+
+impl ApplyObserver for CliHooks {
+    fn event(&self, e: ApplyEvent) {
+        self.progress.event(e)
+    }
+}
+
+impl ApplyHooks for CliHooks {
+    fn planned(&self, plan: &Plan, round: usize, warnings: &Diagnostics) {
+        report(warnings, &self.sources);
+        if round > 1 {
+            if self.json {
+                self.progress.json_line(serde_json::json!({ "type": "round", "round": round }));
+            } else {
+                println!("\nRound {round}: planning what the previous round deferred.\n");
+            }
+        }
+        if self.json {
+            self.progress.json_line(serde_json::json!({ "type": "plan", "round": round, "plan": plan_json(plan) }));
+        } else {
+            print!("{}", render_plan(plan));
+        }
+    }
+
+    fn approve(&self, _plan: &Plan) -> bool {
+        if self.auto_approve {
+            return true;
+        }
+        match tokio::task::block_in_place(|| confirm(self.destroy)) {
+            Ok(ok) => ok,
+            Err(e) => {
+                eprintln!("Error: {e}");
+                false
+            }
+        }
+    }
+
+    fn replanning(&self, stale: &[tenantform_engine::state::Partition]) {
+        let names: Vec<String> = stale.iter().map(|p| p.to_string()).collect();
+        eprintln!(
+            "\nThe state of {} changed while this plan was made (another apply finished); planning again.\n",
+            names.join(", ")
+        );
+    }
+
+    fn applying(&self, _round: usize) {
+        if !self.json {
+            println!();
+        }
+    }
+}
+
 pub fn run(args: ApplyArgs, ctx: &Ctx, destroy: bool) -> anyhow::Result<ExitCode> {
     let lock_timeout = parse_duration(&args.lock_timeout)?;
     let started = Instant::now();
-    let (mut plan_opt, p) = match &args.plan_file {
+    let (saved, p) = match &args.plan_file {
         Some(path) => {
             let (plan, p) = saved_plan(path)?;
             (Some(plan), p)
@@ -123,15 +180,17 @@ pub fn run(args: ApplyArgs, ctx: &Ctx, destroy: bool) -> anyhow::Result<ExitCode
         },
     };
     let opts = args.flags.options(destroy)?;
-    let backend = open_backend(&state_location(&p, &ctx.dir)?)?;
+    let stack = open_stack(ctx, p)?;
     let rt = tokio::runtime::Runtime::new()?;
     let progress = Arc::new(Progress::new(args.json));
+    let hooks = Arc::new(CliHooks {
+        progress: progress.clone(),
+        json: args.json,
+        auto_approve: args.auto_approve,
+        destroy,
+        sources: stack.prepared.sources.clone(),
+    });
     rt.block_on(async move {
-        let filter = match &plan_opt {
-            Some(plan) => partition_filter(&plan.tenants),
-            None => partition_filter(&opts.tenants),
-        };
-        let state = load_state(&backend, filter).await?;
         let stop = CancellationToken::new();
         let kill = CancellationToken::new();
         {
@@ -147,127 +206,54 @@ pub fn run(args: ApplyArgs, ctx: &Ctx, destroy: bool) -> anyhow::Result<ExitCode
                 }
             });
         }
-        let saved = plan_opt.take();
-        let operation = if destroy { "destroy" } else { "apply" };
-        let mut state = state;
-        let mut attempt = 0;
-        let (plan, providers, guard) = loop {
-            attempt += 1;
-            let (plan, providers) = match &saved {
-                Some(plan) => {
-                    // A store never written has a lineage that is not persisted yet: nothing to compare.
-                    let made_against_empty = plan.partition_serials.values().all(|s| *s == 0);
-                    if state.serial != 0 && !made_against_empty && state.lineage != plan.lineage {
-                        eprintln!("Error: the saved plan was made for a different state (lineage {} vs {}).", plan.lineage, state.lineage);
-                        return Ok(ExitCode::from(1));
-                    }
-                    (plan.clone(), ConfiguredProviders::default())
-                }
-                None => match make_plan(ctx, &p, &state, opts.clone(), stop.clone()).await {
-                    Ok(out) => {
-                        report(&out.warnings, &p.sources);
-                        (out.plan, out.providers)
-                    }
-                    Err(diags) => {
-                        report(&diags, &p.sources);
-                        return Ok(ExitCode::from(1));
-                    }
-                },
-            };
-            if args.json {
-                progress.json_line(serde_json::json!({ "type": "plan", "plan": plan_json(&plan) }));
-            } else {
-                print!("{}", render_plan(&plan));
-            }
-            if !plan.has_changes() {
-                if !args.json {
-                    println!("\nApply complete! Resources: 0 added, 0 changed, 0 destroyed.");
-                }
-                return Ok(ExitCode::SUCCESS);
-            }
-            if saved.is_none() && !args.auto_approve {
-                let ok = tokio::task::block_in_place(|| confirm(destroy))?;
-                if !ok {
-                    eprintln!("\n{} cancelled.", if destroy { "Destroy" } else { "Apply" });
-                    return Ok(ExitCode::from(1));
-                }
-            }
-            // Lock exactly the partitions the plan touches, then make sure nobody moved them on
-            // since they were read.
-            let parts = plan.touched_partitions();
-            let guard = match lock(&backend, parts.clone(), operation, lock_timeout).await {
-                Ok(g) => g,
-                Err(d) => {
-                    report(&Diagnostics::from(d), &p.sources);
-                    return Ok(ExitCode::from(1));
-                }
-            };
-            let current = {
-                let b = backend.clone();
-                tokio::task::spawn_blocking(move || b.partition_serials()).await?
-            };
-            let stale: Vec<String> = match &current {
-                Ok(now) => parts
-                    .iter()
-                    .filter(|part| now.get(part).copied().unwrap_or(0) != plan.partition_serials.get(part).copied().unwrap_or(0))
-                    .map(|part| part.to_string())
-                    .collect(),
-                Err(e) => vec![format!("(cannot read serials: {e})")],
-            };
-            if stale.is_empty() {
-                break (plan, providers, guard);
-            }
-            unlock(&backend, guard).await;
-            if saved.is_some() || attempt >= 5 {
-                eprintln!(
-                    "Error: the state changed since this plan was made ({}). The plan is stale: run plan again.",
-                    stale.join(", ")
-                );
-                return Ok(ExitCode::from(1));
-            }
-            eprintln!("\nThe state of {} changed while this plan was made (another apply finished); planning again.\n", stale.join(", "));
-            state = load_state(&backend, partition_filter(&opts.tenants)).await?;
-        };
-        let committer = Committer::start(backend.clone(), guard, operation);
-        let state = if args.plan_file.is_some() { load_state(&backend, PartitionFilter::All).await? } else { state };
-        let input = ApplyInput {
-            prepared: &p,
-            plan: &plan,
-            schemas: Schemas::new(ctx.registry.clone()),
-            providers,
-            state: &state,
-            commits: committer.handle(),
-            observer: progress.clone(),
-            options: ApplyOptions {
+        let mut req = ApplyRequest::new(
+            opts,
+            ApplyOptions {
                 parallelism: args.flags.parallelism,
                 rollback_on_failure: args.rollback_on_failure,
                 ..ApplyOptions::default()
             },
+        );
+        req.saved = saved;
+        req.lock_timeout = lock_timeout;
+        req.operation = if destroy { "destroy" } else { "apply" }.into();
+        let r = ops::apply(&stack, req, hooks.clone(), stop, kill).await;
+        let rep = match r {
+            Ok(rep) => rep,
+            Err(ApplyError::Declined) => {
+                eprintln!("\n{} cancelled.", if destroy { "Destroy" } else { "Apply" });
+                return Ok(ExitCode::from(1));
+            }
+            Err(ApplyError::Failed(diags)) => {
+                report(&diags, &stack.prepared.sources);
+                return Ok(ExitCode::from(1));
+            }
         };
-        if !args.json {
-            println!();
+        if rep.rounds == 0 {
+            if !args.json {
+                println!("\nApply complete! Resources: 0 added, 0 changed, 0 destroyed.");
+            }
+            return Ok(ExitCode::SUCCESS);
         }
-        let apply_started = Instant::now();
-        let outcome = apply(input, stop.clone(), kill).await;
-        let apply_seconds = apply_started.elapsed().as_secs_f64();
-        let finished = tokio::task::spawn_blocking(move || committer.finish()).await?;
-        let stats = finished.as_ref().map(|(_, s)| *s).unwrap_or_default();
-        if let Some((guard, _)) = finished {
-            unlock(&backend, guard).await;
-        }
-        report(&outcome.diags, &p.sources);
+        let outcome = &rep.outcome;
+        report(&outcome.diags, &stack.prepared.sources);
+        report(&rep.warnings, &stack.prepared.sources);
         let elapsed = started.elapsed();
+        let stats = rep.stats;
+        let plan_mode = rep.plan.as_ref().map(|p| p.mode).unwrap_or_default();
         if args.json {
             progress.json_line(serde_json::json!({
                 "type": "summary",
                 "imported": outcome.imported, "added": outcome.added, "changed": outcome.changed, "destroyed": outcome.destroyed,
                 "failed": outcome.failed.iter().map(|a| a.to_string()).collect::<Vec<_>>(),
                 "skipped": outcome.skipped.iter().map(|a| a.to_string()).collect::<Vec<_>>(),
+                "deferred": rep.deferred.iter().map(|d| serde_json::json!({"address": d.addr.to_string(), "reason": d.reason.describe()})).collect::<Vec<_>>(),
                 "interrupted": outcome.interrupted,
                 "rolled_back": outcome.rolled_back,
+                "rounds": rep.rounds,
                 "state_commits": stats.transactions, "state_changes": stats.changes,
                 "elapsed_seconds": elapsed.as_secs_f64(),
-                "apply_seconds": apply_seconds,
+                "apply_seconds": rep.apply_time.as_secs_f64(),
             }));
         } else {
             let verb = if destroy { "Destroy" } else { "Apply" };
@@ -302,7 +288,13 @@ pub fn run(args: ApplyArgs, ctx: &Ctx, destroy: bool) -> anyhow::Result<ExitCode
                 }
                 println!("State records everything that finished; run apply again to continue.");
             }
-            if plan.mode != PlanMode::Destroy && !outcome.outputs.is_empty() {
+            if !rep.deferred.is_empty() {
+                println!("\n{} instance(s) could not be planned yet:", rep.deferred.len());
+                for d in &rep.deferred {
+                    println!("  deferred: {} ({})", d.addr, d.reason.describe());
+                }
+            }
+            if plan_mode != PlanMode::Destroy && !outcome.outputs.is_empty() {
                 println!("\nOutputs:\n");
                 let width = outcome.outputs.keys().map(String::len).max().unwrap_or(0);
                 for (k, v) in &outcome.outputs {

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::Args;
 
 use crate::context::Ctx;
-use crate::stack::{open_backend, prepare_stack, state_location};
+use crate::stack::{open_backend, prepare_stack, state_settings};
 
 #[derive(Args, Debug)]
 pub struct ForceUnlockArgs {
@@ -19,7 +19,7 @@ pub struct ForceUnlockArgs {
 
 pub fn run(args: ForceUnlockArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
     let Some(p) = prepare_stack(ctx, true) else { return Ok(ExitCode::from(1)) };
-    let backend = open_backend(&state_location(&p, &ctx.dir)?)?;
+    let backend = open_backend(&state_settings(&p, &ctx.dir)?)?;
     let locks = backend.locks().map_err(|e| anyhow::anyhow!("{e}"))?;
     let Some(holder) = locks.iter().find(|l| l.id == args.lock_id) else {
         eprintln!(

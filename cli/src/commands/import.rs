@@ -15,7 +15,7 @@ use crate::cli::VarArgs;
 use crate::context::Ctx;
 use crate::diagnostics::report;
 use crate::stack::{
-    load_state, lock, make_plan, open_backend, parse_duration, partition_filter, prepare_stack, state_location, unlock,
+    load_state, lock, make_plan, open_backend, parse_duration, partition_filter, prepare_stack, state_settings, unlock,
 };
 
 #[derive(Args, Debug)]
@@ -52,7 +52,7 @@ pub fn run(args: ImportArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
         report(&Diagnostics::from(d), &p.sources);
         return Ok(ExitCode::from(1));
     }
-    let backend = open_backend(&state_location(&p, &ctx.dir)?)?;
+    let backend = open_backend(&state_settings(&p, &ctx.dir)?)?;
     let rt = tokio::runtime::Runtime::new()?;
     rt.block_on(async move {
         let tenants: Vec<String> = addr.tenant().map(|t| vec![t.to_string()]).unwrap_or_default();

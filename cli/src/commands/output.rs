@@ -8,7 +8,7 @@ use tenantform_engine::state::PartitionFilter;
 
 use crate::context::Ctx;
 use crate::render::plan::render_value;
-use crate::stack::{load_state, open_backend, prepare_stack, state_location};
+use crate::stack::{load_state, open_backend, prepare_stack, state_settings};
 
 #[derive(Args, Debug)]
 pub struct OutputArgs {
@@ -27,7 +27,7 @@ pub struct OutputArgs {
 
 pub fn run(args: OutputArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
     let Some(p) = prepare_stack(ctx, true) else { return Ok(ExitCode::from(1)) };
-    let backend = open_backend(&state_location(&p, &ctx.dir)?)?;
+    let backend = open_backend(&state_settings(&p, &ctx.dir)?)?;
     let rt = tokio::runtime::Runtime::new()?;
     let state = rt.block_on(load_state(&backend, PartitionFilter::All))?;
     let module = match &args.tenant {

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 use tenantform_engine::address::{InstanceAddr, Target};
+use tenantform_engine::ops;
 use tenantform_engine::plan::planner::PlanOptions;
 use tenantform_engine::plan::PlanMode;
 use tokio_util::sync::CancellationToken;
@@ -14,7 +15,7 @@ use crate::context::Ctx;
 use crate::diagnostics::report;
 use crate::render::json::plan_json;
 use crate::render::plan::render_plan;
-use crate::stack::{load_state, make_plan, open_backend, partition_filter, prepare_stack, state_location};
+use crate::stack::{open_stack, prepare_stack};
 
 /// Flags shared by plan, apply and destroy.
 #[derive(Args, Debug, Clone)]
@@ -113,23 +114,10 @@ pub fn run(args: PlanArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
             eprintln!("Warning: tenant \"{t}\" is not in the configuration; only its stored objects are considered.");
         }
     }
-    let backend = open_backend(&state_location(&p, &ctx.dir)?)?;
-    // A plan takes no lock; when an apply is running, its in-flight objects look unfinished.
-    if let Ok(locks) = backend.locks() {
-        let mut seen = std::collections::BTreeSet::new();
-        for l in locks.iter().filter(|l| seen.insert(l.id.clone())) {
-            eprintln!(
-                "Warning: {} by {}@{} (pid {}) is running since {}: objects it is creating right now show as interrupted creates in this plan.\n",
-                l.operation, l.who, l.host, l.pid, l.created
-            );
-        }
-    }
+    let stack = open_stack(ctx, p)?;
     let rt = tokio::runtime::Runtime::new()?;
-    let cancel = CancellationToken::new();
-    let result = rt.block_on(async {
-        let state = load_state(&backend, partition_filter(&opts.tenants)).await?;
-        Ok::<_, anyhow::Error>(make_plan(ctx, &p, &state, opts, cancel).await)
-    })?;
+    let result = rt.block_on(ops::plan(&stack, opts, CancellationToken::new()));
+    let p = &stack.prepared;
     let out = match result {
         Ok(o) => o,
         Err(diags) => {

@@ -9,7 +9,7 @@ use tenantform_engine::state::PartitionFilter;
 use crate::context::Ctx;
 use crate::render::json::{plan_json, redacted};
 use crate::render::plan::{render_plan, render_value};
-use crate::stack::{load_state, open_backend, prepare_stack, state_location};
+use crate::stack::{load_state, open_backend, prepare_stack, state_settings};
 
 #[derive(Args, Debug)]
 pub struct ShowArgs {
@@ -35,7 +35,7 @@ pub fn run(args: ShowArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let Some(p) = prepare_stack(ctx, true) else { return Ok(ExitCode::from(1)) };
-    let backend = open_backend(&state_location(&p, &ctx.dir)?)?;
+    let backend = open_backend(&state_settings(&p, &ctx.dir)?)?;
     let rt = tokio::runtime::Runtime::new()?;
     let state = rt.block_on(load_state(&backend, PartitionFilter::All))?;
     let wanted = |t: Option<&str>| args.tenant.as_deref().is_none_or(|x| t == Some(x));

@@ -17,7 +17,9 @@ use crate::context::Ctx;
 use crate::diagnostics::report;
 use crate::render::json::redacted;
 use crate::render::plan::render_value;
-use crate::stack::{load_state, lock, open_backend, parse_duration, prepare_stack, state_location, unlock};
+use crate::stack::{
+    load_state, lock, open_backend, open_backend_at, parse_duration, prepare_stack, state_settings, unlock,
+};
 
 #[derive(Args, Debug)]
 pub struct StateArgs {
@@ -192,7 +194,7 @@ fn confirm(question: &str) -> anyhow::Result<bool> {
 
 pub fn run(args: StateArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
     let Some(p) = prepare_stack(ctx, true) else { return Ok(ExitCode::from(1)) };
-    let backend = open_backend(&state_location(&p, &ctx.dir)?)?;
+    let backend = open_backend(&state_settings(&p, &ctx.dir)?)?;
     let rt = tokio::runtime::Runtime::new()?;
     rt.block_on(async move {
         let state = load_state(&backend, PartitionFilter::All).await?;
@@ -343,7 +345,7 @@ pub fn run(args: StateArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
             }
             StateCommand::Migrate { to, lock: lock_args } => {
                 let timeout = parse_duration(&lock_args.lock_timeout)?;
-                let dest = open_backend(&to)?;
+                let dest = open_backend_at(&to, &ctx.dir)?;
                 // Hold the source's locks while copying so that no apply changes it meanwhile.
                 let mut parts: Vec<Partition> = state.partitions().collect();
                 parts.extend(state.outputs.keys().map(|(m, _)| Partition::of_module(m)));

@@ -18,7 +18,7 @@ use tokio_util::sync::CancellationToken;
 use crate::context::Ctx;
 use crate::diagnostics::report;
 use crate::render::plan::render_value;
-use crate::stack::{load_state, make_plan, open_backend, prepare_stack, state_location};
+use crate::stack::{load_state, make_plan, open_backend, prepare_stack, state_settings};
 
 #[derive(Args, Debug)]
 pub struct TenantsArgs {
@@ -141,7 +141,7 @@ fn rows(p: &tenantform_engine::validate::Prepared, state: &StateSnapshot, drift:
 
 pub fn run(args: TenantsArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
     let Some(p) = prepare_stack(ctx, false) else { return Ok(ExitCode::from(1)) };
-    let backend = open_backend(&state_location(&p, &ctx.dir)?)?;
+    let backend = open_backend(&state_settings(&p, &ctx.dir)?)?;
     let rt = tokio::runtime::Runtime::new()?;
     rt.block_on(async {
         let only = match &args.command {
@@ -223,7 +223,7 @@ pub fn run(args: TenantsArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
 /// tenantform; 0 when nothing did (for nightly CI jobs).
 pub fn run_drift(args: DriftArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
     let Some(p) = prepare_stack(ctx, false) else { return Ok(ExitCode::from(1)) };
-    let backend = open_backend(&state_location(&p, &ctx.dir)?)?;
+    let backend = open_backend(&state_settings(&p, &ctx.dir)?)?;
     let rt = tokio::runtime::Runtime::new()?;
     rt.block_on(async {
         let state = load_state(&backend, crate::stack::partition_filter(&args.tenant)).await?;

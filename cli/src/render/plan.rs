@@ -29,7 +29,7 @@ pub fn render_plan(plan: &Plan) -> String {
         }
         return out;
     }
-    if actionable.is_empty() && output_changes.is_empty() {
+    if actionable.is_empty() && output_changes.is_empty() && plan.deferred.is_empty() {
         if plan.mode == PlanMode::Destroy {
             out.push_str("No changes. No objects need to be destroyed.\n");
         } else {
@@ -81,10 +81,42 @@ pub fn render_plan(plan: &Plan) -> String {
     if s.import > 0 {
         let _ = write!(out, "{} to import, ", s.import);
     }
-    let _ = writeln!(out, "{} to add, {} to change, {} to destroy.", s.add, s.change, s.destroy);
+    let _ = write!(out, "{} to add, {} to change, {} to destroy", s.add, s.change, s.destroy);
+    if s.deferred > 0 {
+        let _ = write!(out, ", {} deferred", s.deferred);
+    }
+    out.push_str(".\n");
+    if !plan.deferred.is_empty() {
+        out.push_str(&render_deferred(plan));
+    }
     if !output_changes.is_empty() {
         out.push_str("\nChanges to Outputs:\n");
         out.push_str(&render_outputs(&output_changes));
+    }
+    out
+}
+
+/// Instances the plan could not plan yet, and why: those waiting on values known after apply
+/// are planned in a further round of the same apply; an unresolved interrupted create waits
+/// for the user.
+fn render_deferred(plan: &Plan) -> String {
+    let mut out = String::new();
+    let (later, blocked): (Vec<_>, Vec<_>) = plan.deferred.iter().partition(|d| d.reason.resolves_by_applying());
+    if !later.is_empty() {
+        out.push_str("\nDeferred until values known after apply exist (apply plans them in a further round):\n");
+        for d in later {
+            let _ = writeln!(out, "  ~ {}: {}", d.addr, d.reason.describe());
+        }
+    }
+    if !blocked.is_empty() {
+        out.push_str("\nNot planned until you decide (an interrupted create whose object cannot be found):\n");
+        for d in blocked {
+            let _ = writeln!(out, "  ! {}: {}", d.addr, d.reason.describe());
+        }
+        let _ = writeln!(
+            out,
+            "\n  If the object exists, adopt it with `tenantform import ADDRESS ID`; if it does not, forget the\n  interrupted create with `tenantform state rm ADDRESS` so the next plan creates it."
+        );
     }
     out
 }
