@@ -23,6 +23,7 @@ pub mod refactor;
 pub mod runtime;
 pub mod schedule;
 pub mod state;
+pub mod testing;
 pub mod synthetic;
 pub mod types;
 pub mod validate;

@@ -128,23 +128,31 @@ where
         attempt += 1;
         match op().await {
             Err(e) if e.kind == ErrorKind::Transient && !e.retried && attempt < policy.attempts => {
-                let cap = policy.base.saturating_mul(1u32 << (attempt - 1).min(16)).min(policy.max);
-                let jitter = rand_fraction();
-                let wait = cap.mul_f64(0.5 + 0.5 * jitter);
+                let wait = backoff(policy, attempt);
                 tracing::debug!(attempt, wait_ms = wait.as_millis() as u64, error = %e.summary, "transient provider error; retrying");
                 notify(attempt + 1, &e);
                 tokio::time::sleep(wait).await;
             }
-            Err(mut e) if e.kind == ErrorKind::Transient && !e.retried => {
-                e.detail = Some(match e.detail.take() {
-                    Some(d) => format!("{d} (gave up after {attempt} attempts)"),
-                    None => format!("gave up after {attempt} attempts"),
-                });
-                return Err(e);
-            }
+            Err(e) if e.kind == ErrorKind::Transient && !e.retried => return Err(gave_up(e, attempt)),
             other => return other,
         }
     }
+}
+
+/// How long to wait before retry number `attempt + 1`: exponential from `base`, capped at
+/// `max`, with jitter (half to all of the step).
+pub fn backoff(policy: RetryPolicy, attempt: u32) -> Duration {
+    let cap = policy.base.saturating_mul(1u32 << attempt.saturating_sub(1).min(16)).min(policy.max);
+    cap.mul_f64(0.5 + 0.5 * rand_fraction())
+}
+
+/// A transient error after the last attempt, saying so.
+pub fn gave_up(mut e: ProviderError, attempts: u32) -> ProviderError {
+    e.detail = Some(match e.detail.take() {
+        Some(d) => format!("{d} (gave up after {attempts} attempts)"),
+        None => format!("gave up after {attempts} attempts"),
+    });
+    e
 }
 
 /// A cheap pseudo-random fraction in [0, 1) for jitter (not for secrets).

@@ -44,6 +44,16 @@ pub fn prepare(
     Ok(prepare_config(sources, config, inputs, lenient, diags)?)
 }
 
+/// "No value for required variable", as Terraform says it.
+pub fn missing_variable(name: &str, span: crate::diagnostics::Span) -> Diagnostic {
+    Diagnostic::error("missing-variable", format!("No value for required variable \"{name}\""))
+        .with_span(Some(span))
+        .with_label("this variable has no default")
+        .with_help(format!(
+            "set it with -var '{name}=…', a .tfvars file, or the environment variable TENANTFORM_VAR_{name}"
+        ))
+}
+
 /// Expands and graphs an already loaded configuration.
 pub fn prepare_config(
     sources: Arc<Sources>,
@@ -52,6 +62,23 @@ pub fn prepare_config(
     lenient: bool,
     mut diags: Diagnostics,
 ) -> Result<Prepared, (Arc<Sources>, Diagnostics)> {
+    // A required root variable without a value is reported as such, every one at once, before
+    // expansion could trip over its null in a `count` or `for_each`.
+    if !lenient {
+        let missing: Vec<Diagnostic> = config
+            .root
+            .variables
+            .values()
+            .filter(|v| v.default.is_none() && !inputs.contains_key(&v.name))
+            .map(|v| missing_variable(&v.name, v.span))
+            .collect();
+        if !missing.is_empty() {
+            for d in missing {
+                diags.push(d);
+            }
+            return Err((sources, diags));
+        }
+    }
     let stack = match Stack::expand(Arc::new(config), inputs, lenient) {
         Ok(s) => s,
         Err(d) => {

@@ -86,9 +86,11 @@ impl Value {
     }
 
     /// Builds a set value: elements sorted by their canonical order, duplicates removed.
+    /// Elements that are not wholly known are never merged: two unknown IDs are two elements
+    /// until apply tells whether they are equal (a set of them may shrink then, never grow).
     pub fn set(mut items: Vec<Value>) -> Value {
         items.sort_by(cmp_values);
-        items.dedup();
+        items.dedup_by(|a, b| a == b && a.is_wholly_known());
         Value::Set(items)
     }
 

@@ -213,17 +213,7 @@ impl<'a> Walker<'a> {
                     eval(d, &self.scope(mi, None))?
                 }
                 None if raw.is_some() => Value::Null,
-                None => {
-                    return Err(Diagnostic::error(
-                        "missing-variable",
-                        format!("No value for required variable \"{name}\""),
-                    )
-                    .with_span(Some(decl.span))
-                    .with_label("this variable has no default")
-                    .with_help(format!(
-                    "set it with -var '{name}=…', a .tfvars file, or the environment variable TENANTFORM_VAR_{name}"
-                )))
-                }
+                None => return Err(crate::validate::missing_variable(name, decl.span)),
             },
             Some(v) => v,
         };

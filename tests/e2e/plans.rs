@@ -276,3 +276,31 @@ fn usage_errors_exit_1_not_2() {
     assert_eq!(r.code, 1, "{}", r.all());
     assert!(r.stderr.contains("NAME=VALUE"), "{}", r.stderr);
 }
+
+#[test]
+fn a_missing_root_variable_is_named_not_blamed_on_a_count() {
+    let stack = Stack::with_files(&[(
+        "main.tf",
+        r#"
+variable "replicas" {
+  type = number
+}
+
+variable "prefix" {
+  type = string
+}
+
+resource "random_pet" "p" {
+  count  = var.replicas
+  prefix = var.prefix
+}
+"#,
+    )]);
+    let r = stack.run(&["plan"]);
+    assert_eq!(r.code, 1, "{}", r.all());
+    assert!(r.stderr.contains("No value for required variable \"replicas\""), "{}", r.stderr);
+    assert!(r.stderr.contains("No value for required variable \"prefix\""), "every missing variable at once");
+    assert!(!r.stderr.contains("invalid-count"), "{}", r.stderr);
+    let r = stack.run(&["plan", "-var", "replicas=2", "-var", "prefix=web"]).ok();
+    assert!(r.stdout.contains("Plan: 2 to add"), "{}", r.stdout);
+}

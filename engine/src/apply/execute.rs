@@ -20,8 +20,10 @@ use crate::diagnostics::{Diagnostic, Span};
 use crate::plan::diff::{copy_config_marks, proposed};
 use crate::plan::planner::provider_diag;
 use crate::plan::{Action, ResourceChange};
-use crate::provider::{DataSourceType, ErrorKind, OpContext, PlanRequest, ProviderError, ResourceType, Schema};
-use crate::runtime::{with_retries_notify, RetryPolicy};
+use crate::provider::{
+    DataSourceType, ErrorKind, OpContext, PlanRequest, ProviderError, Recovery, ResourceType, Schema,
+};
+use crate::runtime::{backoff, gave_up, with_retries_notify, RetryPolicy};
 use crate::state::{Change, InstanceState, InstanceStatus, StatusDetail};
 use crate::value::Value;
 use crate::walk::{mark_schema_sensitive, with_unknown_computed};
@@ -122,6 +124,18 @@ fn check_consistent(saved: &Value, final_: &Value, path: &mut Vec<String>) -> Re
                 path.pop();
             }
             Ok(())
+        }
+        // A set with elements known only after apply: its known elements must all be there,
+        // and the unknown ones may turn out equal to each other or to known ones (so the set
+        // may shrink, never grow).
+        (Value::Set(a), Value::Set(b)) if a.iter().any(|v| !v.is_wholly_known()) => {
+            let known: Vec<&Value> = a.iter().filter(|v| v.is_wholly_known()).collect();
+            let all_there = known.iter().all(|k| b.iter().any(|v| crate::eval::values_equal(k, v)));
+            if all_there && b.len() <= a.len() && !b.is_empty() {
+                Ok(())
+            } else {
+                Err(path.join("."))
+            }
         }
         (Value::List(a), Value::List(b)) if a.len() == b.len() => {
             for (i, (av, bv)) in a.iter().zip(b).enumerate() {
@@ -289,6 +303,47 @@ async fn execute(job: &Job) -> Result<JobResult, JobError> {
     }
 }
 
+/// Creates, retrying transient failures. A transient failure may have made the object (the
+/// answer was lost), so before each retry the provider is asked to find what the failed
+/// attempt made ([`ResourceType::recover`]): a retry never makes a second object. When the
+/// provider cannot tell, there is no retry; the intent stays for the next plan to resolve.
+async fn create_retrying(
+    policy: RetryPolicy,
+    notify: &(dyn Fn(u32, &ProviderError) + Send + Sync),
+    rt: &dyn ResourceType,
+    planned: &Value,
+    ctx: &OpContext,
+) -> Result<Value, ProviderError> {
+    let lookup = planned.clone().unmark_deep().unknown_to_null();
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let e = match rt.create(planned, ctx).await {
+            Ok(v) => return Ok(v),
+            Err(e) => e,
+        };
+        if e.kind != ErrorKind::Transient || e.retried || e.partial.is_some() {
+            return Err(e);
+        }
+        if attempt >= policy.attempts {
+            return Err(gave_up(e, attempt));
+        }
+        notify(attempt + 1, &e);
+        tokio::select! {
+            _ = tokio::time::sleep(backoff(policy, attempt)) => {}
+            _ = ctx.cancel.cancelled() => return Err(e),
+        }
+        match rt.recover(&lookup, ctx).await {
+            Ok(Recovery::Found(v)) => {
+                tracing::info!(address = %ctx.address, "the failed create had made the object; adopted it");
+                return Ok(v);
+            }
+            Ok(Recovery::NotMade) => {}
+            Ok(Recovery::Unknown { .. }) | Err(_) => return Err(e),
+        }
+    }
+}
+
 /// Records the intent (with `first`), creates, and on failure leaves state matching reality.
 async fn create(
     job: &Job,
@@ -312,7 +367,7 @@ async fn create(
     changes.push(Change::Put(intent));
     job.commits.commit(changes).await.map_err(|e| commit_failed(&job.addr, &e))?;
     let ctx = OpContext { create_token: Some(token), ..ctx.clone() };
-    let e = match with_retries_notify(job.retry, notify, || rt.create(&planned, &ctx)).await {
+    let e = match create_retrying(job.retry, notify, rt, &planned, &ctx).await {
         Ok(v) => return Ok(mark_schema_sensitive(copy_config_marks(config, v), schema)),
         Err(e) => e,
     };
