@@ -151,7 +151,12 @@ impl TestCloud {
 
     /// The objects named `name`.
     pub fn named(&self, name: &str) -> Vec<Object> {
-        self.lock().objects.values().filter(|o| o.state.get("name").and_then(Value::as_str) == Some(name)).cloned().collect()
+        self.lock()
+            .objects
+            .values()
+            .filter(|o| o.state.get("name").and_then(Value::as_str) == Some(name))
+            .cloned()
+            .collect()
     }
 
     /// How many calls of `op` the cloud answered (including failed ones).
@@ -187,7 +192,8 @@ impl TestCloud {
         *c.calls.entry(op).or_default() += 1;
         c.log.push((op, name.unwrap_or_default().to_string()));
         let latency = c.latency;
-        let hit = c.faults.iter().position(|f| f.op == op && f.times > 0 && (f.name.is_none() || f.name.as_deref() == name));
+        let hit =
+            c.faults.iter().position(|f| f.op == op && f.times > 0 && (f.name.is_none() || f.name.as_deref() == name));
         let kind = hit.map(|i| {
             c.faults[i].times -= 1;
             c.faults[i].kind

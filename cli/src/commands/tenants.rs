@@ -3,13 +3,12 @@
 //! last apply errored on it), orphaned (in state, no longer configured) — with resource counts,
 //! outputs, and a refresh of everything in parallel to find drift.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
 use serde_json::json;
-use tenantform_engine::address::Mode;
-use tenantform_engine::apply::TENANT_STATUS_OUTPUT;
+use tenantform_engine::ops;
 use tenantform_engine::plan::planner::PlanOptions;
 use tenantform_engine::plan::{Drift, PlanMode};
 use tenantform_engine::state::{PartitionFilter, StateSnapshot};
@@ -52,15 +51,6 @@ pub struct DriftArgs {
     pub parallelism: usize,
 }
 
-struct Row {
-    slug: String,
-    status: &'static str,
-    in_state: usize,
-    configured: usize,
-    drifted: Vec<String>,
-    detail: Option<String>,
-}
-
 async fn refresh(
     ctx: &Ctx,
     p: &tenantform_engine::validate::Prepared,
@@ -77,66 +67,6 @@ async fn refresh(
             Ok(Err(()))
         }
     }
-}
-
-fn rows(p: &tenantform_engine::validate::Prepared, state: &StateSnapshot, drift: &[Drift]) -> Vec<Row> {
-    let mut slugs: BTreeSet<String> = p.stack.tenants.keys().cloned().collect();
-    slugs.extend(state.resources.keys().filter_map(|a| a.tenant().map(str::to_string)));
-    let mut by_tenant: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for d in drift {
-        if let Some(t) = d.addr.tenant() {
-            by_tenant.entry(t.to_string()).or_default().push(d.addr.to_string());
-        }
-    }
-    slugs
-        .into_iter()
-        .map(|slug| {
-            let in_state = state.resources.keys().filter(|a| a.tenant() == Some(slug.as_str())).count();
-            // Data sources are read, never stored: they do not count.
-            let configured = p
-                .stack
-                .resources
-                .iter()
-                .filter(|r| r.addr.tenant() == Some(slug.as_str()) && r.addr.mode() == Mode::Managed)
-                .count();
-            let drifted = by_tenant.remove(&slug).unwrap_or_default();
-            let module = tenantform_engine::address::ModuleAddr(vec![tenantform_engine::address::ModuleStep::Tenant(
-                slug.clone(),
-            )]);
-            let failure = state.outputs.get(&(module, TENANT_STATUS_OUTPUT.to_string())).map(|o| o.value.clone());
-            let in_config = p.stack.tenants.contains_key(&slug);
-            let (status, detail) = if !in_config {
-                (
-                    "orphaned",
-                    Some("in state but no longer in the configuration; the next apply destroys it".to_string()),
-                )
-            } else if let Some(f) = failure {
-                let failed: Vec<String> = f
-                    .get("failed")
-                    .and_then(|l| l.as_list())
-                    .map(|l| l.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
-                    .unwrap_or_default();
-                let at = f.get("at").and_then(|x| x.as_str()).unwrap_or("").to_string();
-                let rolled_back = f.get("rolled_back").and_then(|x| x.as_bool()).unwrap_or(false);
-                let tail = if rolled_back { "; its first provisioning was rolled back" } else { "" };
-                let what = if f.get("status").and_then(|s| s.as_str()) == Some("interrupted") {
-                    "was interrupted before"
-                } else {
-                    "failed"
-                };
-                ("failed", Some(format!("last apply ({at}) {what} on: {}{tail}", failed.join(", "))))
-            } else if in_state == 0 {
-                ("pending", Some("not applied yet".to_string()))
-            } else if !drifted.is_empty() {
-                ("drifted", Some(format!("changed or deleted outside tenantform: {}", drifted.join(", "))))
-            } else if in_state < configured {
-                ("pending", Some(format!("{} of {configured} resources applied", in_state)))
-            } else {
-                ("active", None)
-            };
-            Row { slug, status, in_state, configured, drifted, detail }
-        })
-        .collect()
 }
 
 pub fn run(args: TenantsArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
@@ -158,13 +88,13 @@ pub fn run(args: TenantsArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
         } else {
             Vec::new()
         };
-        let rows = rows(&p, &state, &drift);
+        let rows = ops::tenant_statuses(&p, &state, &drift);
         match args.command {
             None => {
                 if args.json {
                     let list: Vec<_> = rows
                         .iter()
-                        .map(|r| json!({ "slug": r.slug, "status": r.status, "resources": r.in_state, "configured_resources": r.configured, "drifted": r.drifted, "detail": r.detail }))
+                        .map(|r| json!({ "slug": r.slug, "status": r.status, "resources": r.in_state, "configured_resources": r.configured, "drifted": r.drifted, "detail": r.detail, "reasons": r.reasons }))
                         .collect();
                     println!("{}", json!({ "tenants": list, "refreshed": args.refresh }));
                 } else if rows.is_empty() {
@@ -173,7 +103,7 @@ pub fn run(args: TenantsArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
                     let w = rows.iter().map(|r| r.slug.len()).max().unwrap_or(4).max(6);
                     println!("{:<w$}  {:<9} {:>9}  DETAIL", "TENANT", "STATUS", "RESOURCES");
                     for r in &rows {
-                        println!("{:<w$}  {:<9} {:>4}/{:<4}  {}", r.slug, r.status, r.in_state, r.configured, r.detail.clone().unwrap_or_default());
+                        println!("{:<w$}  {:<9} {:>4}/{:<4}  {}", r.slug, r.status.as_str(), r.in_state, r.configured, r.detail.clone().unwrap_or_default());
                     }
                 }
                 Ok(ExitCode::SUCCESS)
@@ -193,14 +123,21 @@ pub fn run(args: TenantsArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
                             "slug": slug,
                             "status": row.status,
                             "detail": row.detail,
+                            "reasons": row.reasons,
                             "resources": resources.iter().map(|r| super::state::record_json(r)).collect::<Vec<_>>(),
                             "outputs": outputs.iter().map(|o| (o.name.clone(), if o.sensitive { serde_json::Value::Null } else { crate::render::json::redacted(&o.value) })).collect::<serde_json::Map<_, _>>(),
                             "drifted": row.drifted,
                         })
                     );
                 } else {
-                    println!("Tenant:    {slug}\nStatus:    {}{}", row.status, row.detail.as_ref().map(|d| format!(" ({d})")).unwrap_or_default());
+                    println!("Tenant:    {slug}\nStatus:    {}{}", row.status.as_str(), row.detail.as_ref().map(|d| format!(" ({d})")).unwrap_or_default());
                     println!("Resources: {} of {}", row.in_state, row.configured);
+                    if !row.reasons.is_empty() {
+                        println!("Problems:");
+                        for (a, why) in &row.reasons {
+                            println!("  {a}: {why}");
+                        }
+                    }
                     for r in &resources {
                         let id = r.value.get("id").and_then(|v| if v.is_sensitive() { None } else { v.as_str().map(str::to_string) }).unwrap_or_default();
                         println!("  {:<50} {}", r.addr.to_string(), id);

@@ -257,6 +257,8 @@ fn render_object_diff(
             DiffMode::Create => {
                 if a.is_null() {
                     None
+                } else if let Some(blocks) = as_blocks(a) {
+                    Some(render_blocks(k, blocks, '+', indent, replace_paths, path))
                 } else {
                     Some(format!("{}+ {key} = {}{suffix}\n", pad(indent), render_signed(a, indent + 4, '+')))
                 }
@@ -264,6 +266,8 @@ fn render_object_diff(
             DiffMode::Delete => {
                 if b.is_null() {
                     None
+                } else if let Some(blocks) = as_blocks(b) {
+                    Some(render_blocks(k, blocks, '-', indent, replace_paths, path))
                 } else {
                     Some(format!("{}- {key} = {} -> null\n", pad(indent), render_signed(b, indent + 4, '-')))
                 }
@@ -282,6 +286,8 @@ fn render_object_diff(
                     Some(format!("{}+ {key} = {}{suffix}\n", pad(indent), render_value(a, indent + 4)))
                 } else if a.is_null() {
                     Some(format!("{}- {key} = {} -> null{suffix}\n", pad(indent), render_value(b, indent + 4)))
+                } else if let (Some(bb), Some(ab)) = (as_blocks(b), as_blocks(a)) {
+                    Some(render_block_updates(k, bb, ab, indent, replace_paths, path))
                 } else {
                     Some(render_update(&key, b, a, indent, suffix, replace_paths, path))
                 }
@@ -298,6 +304,97 @@ fn render_object_diff(
             "{}  # ({hidden} unchanged attribute{} hidden)",
             pad(indent),
             if hidden == 1 { "" } else { "s" }
+        );
+    }
+    out
+}
+
+/// A list of objects: how nested blocks (`template { containers { … } }`) are stored. They are
+/// rendered as Terraform renders blocks — `~ containers {` with the changed attributes inside
+/// — not as a list value.
+fn as_blocks(v: &Value) -> Option<&[Value]> {
+    match v {
+        Value::List(items) if !items.is_empty() && items.iter().all(|i| matches!(i, Value::Map(_))) => Some(items),
+        _ => None,
+    }
+}
+
+/// Blocks being created (`+`) or destroyed (`-`), null attributes left out.
+fn render_blocks(
+    key: &str,
+    blocks: &[Value],
+    sign: char,
+    indent: usize,
+    replace_paths: &[AttrPath],
+    path: &mut AttrPath,
+) -> String {
+    let empty = Value::Map(Default::default());
+    let mode = if sign == '+' { DiffMode::Create } else { DiffMode::Delete };
+    let mut out = String::new();
+    for (i, b) in blocks.iter().enumerate() {
+        path.push(PathStep::Index(i));
+        let (before, after) = if sign == '+' { (&empty, b) } else { (b, &empty) };
+        let inner = render_object_diff(before, after, mode, indent + 4, replace_paths, path, false);
+        path.pop();
+        let _ = write!(
+            out,
+            "{}{sign} {} {{
+{inner}{}}}
+",
+            pad(indent),
+            display_key(key),
+            pad(indent + 2)
+        );
+    }
+    out
+}
+
+/// Blocks changed in place: each changed one as `~ key {` with its own diff, unchanged ones
+/// counted; blocks added or removed at the end as `+`/`-`.
+fn render_block_updates(
+    key: &str,
+    before: &[Value],
+    after: &[Value],
+    indent: usize,
+    replace_paths: &[AttrPath],
+    path: &mut AttrPath,
+) -> String {
+    let mut out = String::new();
+    let mut unchanged = 0;
+    for i in 0..before.len().max(after.len()) {
+        match (before.get(i), after.get(i)) {
+            (Some(b), Some(a)) if !changed(b, a) => unchanged += 1,
+            (Some(b), Some(a)) => {
+                path.push(PathStep::Index(i));
+                let forces = replace_paths.iter().any(|p| p == path);
+                let inner = render_object_diff(b, a, DiffMode::Update, indent + 4, replace_paths, path, false);
+                path.pop();
+                let suffix = if forces { " # forces replacement" } else { "" };
+                let _ = write!(
+                    out,
+                    "{}~ {} {{{suffix}
+{inner}{}}}
+",
+                    pad(indent),
+                    display_key(key),
+                    pad(indent + 2)
+                );
+            }
+            (None, Some(a)) => {
+                out.push_str(&render_blocks(key, std::slice::from_ref(a), '+', indent, replace_paths, path))
+            }
+            (Some(b), None) => {
+                out.push_str(&render_blocks(key, std::slice::from_ref(b), '-', indent, replace_paths, path))
+            }
+            (None, None) => {}
+        }
+    }
+    if unchanged > 0 {
+        let _ = writeln!(
+            out,
+            "{}  # ({unchanged} unchanged block{} hidden)",
+            pad(indent),
+            if unchanged == 1 { "" } else { "s" }
         );
     }
     out
@@ -418,7 +515,7 @@ fn render_signed(v: &Value, indent: usize, sign: char) -> String {
         Value::Map(m) if !m.is_empty() => {
             let width = m.keys().map(|k| display_key(k).len()).max().unwrap_or(0);
             let mut out = String::from("{\n");
-            for (k, x) in m {
+            for (k, x) in m.iter().filter(|(_, x)| !x.is_null()) {
                 let _ = writeln!(
                     out,
                     "{}{sign} {:<width$} = {}",
@@ -596,6 +693,44 @@ mod tests {
         assert!(s.contains("- b"), "{s}");
         assert!(s.contains("+ B"), "{s}");
         assert!(s.contains("# (1 unchanged attribute hidden)"), "{s}");
+    }
+
+    #[test]
+    fn nested_blocks_diff_inside_the_block_as_terraform_does() {
+        let container = |cpu: &str| {
+            Value::map([
+                ("image", Value::string("app:1")),
+                ("cpu", Value::string(cpu)),
+                ("memory", Value::string("512Mi")),
+                ("command", Value::Null),
+            ])
+        };
+        let svc = |cpu: &str| {
+            Value::map([
+                ("name", Value::string("api")),
+                (
+                    "template",
+                    Value::List(vec![Value::map([
+                        ("containers", Value::List(vec![container(cpu)])),
+                        ("timeout", Value::string("300s")),
+                    ])]),
+                ),
+            ])
+        };
+        let s = render_change(&change(Action::Update, Some(svc("1")), Some(svc("2"))));
+        let expected = r#"      ~ template {
+          ~ containers {
+              ~ cpu = "1" -> "2"
+                # (2 unchanged attributes hidden)
+            }
+            # (1 unchanged attribute hidden)
+        }
+"#;
+        assert!(s.contains(expected), "{s}");
+        assert!(!s.contains("command"), "null attributes are not shown: {s}");
+        let s = render_change(&change(Action::Create, None, Some(svc("1"))));
+        assert!(s.contains("      + template {\n          + containers {\n              + cpu    = \"1\""), "{s}");
+        assert!(!s.contains("command"), "null attributes of a new block are not shown: {s}");
     }
 
     #[test]

@@ -10,11 +10,13 @@
 //! - [`apply()`]: plan (or a saved plan) → approve → lock → staleness check → apply → unlock,
 //!   in rounds while deferred instances become plannable.
 //! - [`StateSettings`]: where state lives, evaluated from the `state {}` block.
+//! - [`tenant_statuses()`]: every tenant's status (pending, active, drifted, failed, orphaned).
 
 mod apply;
 mod locks;
 mod plan;
 mod settings;
+mod tenants;
 
 use std::sync::Arc;
 
@@ -22,6 +24,7 @@ pub use apply::{apply, ApplyError, ApplyHooks, ApplyReport, ApplyRequest};
 pub use locks::{load_state, lock, locked_diag, partition_filter, unlock};
 pub use plan::{plan, PlanReport};
 pub use settings::{StateSettings, DEFAULT_STATE_FILE};
+pub use tenants::{tenant_statuses, TenantState, TenantStatus};
 
 use crate::runtime::Schemas;
 use crate::state::StateBackend;

@@ -116,14 +116,22 @@ impl Harness {
     }
 
     pub fn destroy(&self) -> (ApplyReport, Arc<Recorder>) {
-        self.apply_with(self.options(PlanMode::Destroy), ApplyOptions { retry: fast_retry(), ..ApplyOptions::default() })
+        self.apply_with(
+            self.options(PlanMode::Destroy),
+            ApplyOptions { retry: fast_retry(), ..ApplyOptions::default() },
+        )
     }
 
     pub fn apply_with(&self, plan: PlanOptions, apply: ApplyOptions) -> (ApplyReport, Arc<Recorder>) {
         self.apply_recorded(plan, apply, Arc::new(Recorder::default()))
     }
 
-    pub fn apply_recorded(&self, plan: PlanOptions, apply: ApplyOptions, rec: Arc<Recorder>) -> (ApplyReport, Arc<Recorder>) {
+    pub fn apply_recorded(
+        &self,
+        plan: PlanOptions,
+        apply: ApplyOptions,
+        rec: Arc<Recorder>,
+    ) -> (ApplyReport, Arc<Recorder>) {
         let stack = self.stack();
         let req = ApplyRequest::new(plan, apply);
         match self.rt.block_on(ops::apply(&stack, req, rec.clone(), CancellationToken::new(), CancellationToken::new()))

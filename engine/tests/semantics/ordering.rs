@@ -91,7 +91,9 @@ resource "test_thing" "c" {
     let items = c.after.as_ref().and_then(|v| v.get("items")).cloned().unwrap_or_default();
     match &items {
         tenantform_engine::value::Value::Unknown => {}
-        tenantform_engine::value::Value::Set(v) => assert_eq!(v.len(), 2, "two unknown elements are not one: {items:?}"),
+        tenantform_engine::value::Value::Set(v) => {
+            assert_eq!(v.len(), 2, "two unknown elements are not one: {items:?}")
+        }
         other => panic!("items planned as {other:?}"),
     }
     let (rep, _) = h.apply();

@@ -58,7 +58,8 @@ fn a_tenant_apply_replans_when_the_shared_values_it_read_changed() {
     let backend = h.backend.clone();
     let rec = Arc::new(Recorder::default());
     *rec.on_approve.lock().unwrap() = Some(Box::new(move || {
-        let guard = backend.lock(&[Partition::Root], &LockInfo::for_current_process("apply"), Default::default()).unwrap();
+        let guard =
+            backend.lock(&[Partition::Root], &LockInfo::for_current_process("apply"), Default::default()).unwrap();
         let snap = backend.load(&tenantform_engine::state::PartitionFilter::All).unwrap();
         let mut rec = snap.resources.get(&addr("test_thing.shared")).unwrap().clone();
         if let tenantform_engine::value::Value::Map(m) = &mut rec.value {
@@ -78,4 +79,27 @@ fn a_tenant_apply_replans_when_the_shared_values_it_read_changed() {
     assert!(replans.iter().any(|p| p.contains(&Partition::Root)), "the root partition moved on: {replans:?}");
     let t = h.record("tenant.acme.test_thing.t").unwrap();
     assert_eq!(t.value.get("value").and_then(|v| v.as_str()), Some("v2-x"), "applied with the current shared value");
+}
+
+#[test]
+fn a_tenant_whose_object_is_tainted_shows_as_failed_with_the_reason() {
+    use tenantform_engine::ops::{tenant_statuses, TenantState};
+    use tenantform_engine::testing::{Fault, FaultKind, Op};
+    let h = stack();
+    h.cloud.inject(Fault::new(Op::Create, FaultKind::FailAfterCreate).on("t-globex"));
+    let (rep, _) = h.apply();
+    assert!(!rep.outcome.succeeded());
+    let stack = h.stack();
+    let statuses = tenant_statuses(&stack.prepared, &h.state(), &[]);
+    let acme = statuses.iter().find(|s| s.slug == "acme").unwrap();
+    assert_eq!(acme.status, TenantState::Active);
+    let globex = statuses.iter().find(|s| s.slug == "globex").unwrap();
+    assert_eq!(globex.status, TenantState::Failed, "{globex:?}");
+    let why = globex.reasons.get("tenant.globex.test_thing.t").expect("the failed address has a reason");
+    assert!(why.contains("failed state"), "{why}");
+    // Fixed by the next apply: the tainted object is replaced, the tenant is active.
+    assert!(h.apply().0.outcome.succeeded());
+    let statuses = tenant_statuses(&h.stack().prepared, &h.state(), &[]);
+    assert!(statuses.iter().all(|s| s.status == TenantState::Active), "{statuses:?}");
+    h.assert_converged();
 }
