@@ -148,8 +148,28 @@ pub fn plan_json(plan: &Plan) -> Json {
         "resource_changes": plan.changes.iter().filter(|c| c.action != Action::NoOp || c.import_id.is_some() || c.moved_from.is_some()).map(change_json).collect::<Vec<_>>(),
         "output_changes": outputs,
         "resource_drift": drift,
-        "summary": { "add": s.add, "change": s.change, "destroy": s.destroy, "import": s.import, "read": s.read },
+        "deferred_changes": plan.deferred.iter().map(deferred_json).collect::<Vec<_>>(),
+        "summary": { "add": s.add, "change": s.change, "destroy": s.destroy, "import": s.import, "read": s.read, "deferred": s.deferred },
         "has_changes": plan.has_changes(),
+    })
+}
+
+/// A deferred instance, with Terraform's reason names where Terraform has one
+/// (`provider_config_unknown`, `instance_count_unknown`, `deferred_prereq`).
+fn deferred_json(d: &tenantform_engine::plan::Deferred) -> Json {
+    use tenantform_engine::plan::DeferReason;
+    let reason = match &d.reason {
+        DeferReason::ProviderConfig { .. } => "provider_config_unknown",
+        DeferReason::Expansion => "instance_count_unknown",
+        DeferReason::Dependency { .. } => "deferred_prereq",
+        DeferReason::Unresolved { .. } => "unresolved_create",
+    };
+    json!({
+        "address": d.addr.to_string(),
+        "tenant": d.addr.tenant(),
+        "reason": reason,
+        "detail": d.reason.describe(),
+        "planned_in_later_round": d.reason.resolves_by_applying(),
     })
 }
 
