@@ -104,7 +104,7 @@ fn node(libs: &Path, script: &str) -> Command {
 
 fn python(libs: &Path, api: &str, base_url: &str) -> Command {
     let mut cmd = Command::new("python3");
-    cmd.arg(vendor_dir().join("google.py")).arg(api).arg(base_url).env("PYTHONPATH", libs.join("python"));
+    cmd.arg(vendor_dir().join("google_apis.py")).arg(api).arg(base_url).env("PYTHONPATH", libs.join("python"));
     cmd
 }
 

@@ -4,6 +4,14 @@
 const assert = require('node:assert/strict');
 const Cloudflare = require('cloudflare').default ?? require('cloudflare');
 
+// The package's exports hide its package.json: read it from where `cloudflare` resolved.
+function version() {
+  const path = require('node:path');
+  let dir = path.dirname(require.resolve('cloudflare'));
+  while (!require('node:fs').existsSync(path.join(dir, 'package.json'))) dir = path.dirname(dir);
+  return JSON.parse(require('node:fs').readFileSync(path.join(dir, 'package.json'), 'utf8')).version;
+}
+
 async function main() {
   const zone_id = process.env.ZONE_ID;
   const client = new Cloudflare({ apiToken: 'vendor-check-token', baseURL: process.env.BASE_URL, maxRetries: 0 });
@@ -58,7 +66,7 @@ async function main() {
   }
   const chDel = await client.customHostnames.delete(ch.id, { zone_id });
   check(chDel.id === ch.id, `delete ${JSON.stringify(chDel)}`);
-  console.log(`vendor client check passed: cloudflare ${require('cloudflare/package.json').version}, ${checks} checks`);
+  console.log(`vendor client check passed: cloudflare ${version()}, ${checks} checks`);
 }
 
 main().catch((e) => { console.error(e); process.exit(1); });

@@ -3,7 +3,7 @@ with the discovery documents it ships): Secret Manager secrets, versions and IAM
 services and their long-running operations — create, get, list, delete — asserting on what
 the library parsed. Run by tests/emulators/tests/vendor_clients.rs:
 
-    python3 google.py secretmanager|cloudrun BASE_URL
+    python3 google_apis.py secretmanager|cloudrun BASE_URL
 """
 import base64
 import sys
@@ -144,5 +144,6 @@ def cloud_run(base_url):
 if __name__ == "__main__":
     which, base = sys.argv[1], sys.argv[2]
     {"secretmanager": secret_manager, "cloudrun": cloud_run}[which](base)
-    import googleapiclient
-    print(f"vendor client check passed: google-api-python-client {googleapiclient.__version__} ({which}), {CHECKS} checks")
+    from importlib.metadata import version
+    print(f"vendor client check passed: google-api-python-client {version('google-api-python-client')} ({which}), "
+          f"{CHECKS} checks")
