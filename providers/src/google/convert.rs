@@ -17,7 +17,9 @@
 //! `""`, an empty list or map). An omitted field therefore reads as its default wherever the
 //! reference value (the plan or the prior state) holds that default — so a configured
 //! `min_instance_count = 0` stays `0` rather than turning into null and diffing on every
-//! plan — and as null otherwise (an optional attribute the user left unset stays unset).
+//! plan — and as null otherwise (an optional attribute the user left unset stays unset),
+//! except a computed number or flag, which reads as `0` / `false` even without a reference
+//! (an import, a create's unknown): the server decided it, and omitted means zero.
 
 use std::collections::BTreeMap;
 
@@ -127,6 +129,11 @@ pub fn from_api_with(schema: &Schema, json: &Json, renames: Renames, reference: 
         let v = match obj.get(&api_name(name, renames)) {
             Some(j) if !j.is_null() => json_to_value(j, &a.ty),
             _ if is_proto_default(at(name)) => at(name).clone(),
+            // A number or flag the server decides (computed) and omits *is* zero / false:
+            // nothing else is left out of proto3 JSON. This is what an import (no reference)
+            // or a create (the plan says "known after apply") must read.
+            _ if a.is_computed() && a.ty == Type::Number => Value::number(0),
+            _ if a.is_computed() && a.ty == Type::Bool => Value::Bool(false),
             _ => Value::Null,
         };
         out.insert(name.clone(), v);
@@ -409,6 +416,11 @@ mod tests {
         assert_eq!(c.get("args"), Some(&Value::List(vec![])));
         assert_eq!(c.get("resources").unwrap().get("cpu_idle"), Some(&Value::Bool(false)));
         assert_eq!(c.get("resources").unwrap().get("limits"), Some(&Value::Null), "unset stays unset");
+        // Without a reference (an import), a computed flag the server omitted is false.
+        let imported = from_api(&schema(), &serde_json::json!({"containers": [{"image": "hello", "resources": {}}]}), &[]);
+        let c = &imported.get("containers").unwrap().as_list().unwrap()[0];
+        assert_eq!(c.get("resources").unwrap().get("cpu_idle"), Some(&Value::Bool(false)));
+        assert_eq!(imported.get("max_instance_count"), Some(&Value::Null), "not computed: unset stays unset");
         // A real value wins over the reference (drift shows).
         let api = serde_json::json!({"maxInstanceCount": 2, "containers": [{"image": "hello"}]});
         assert_eq!(from_api_with(&schema(), &api, &[], &reference).get("max_instance_count"), Some(&Value::number(2)));

@@ -737,6 +737,10 @@ async fn default_values_google_omits_do_not_diff() {
     let read = r.read(&s, &ctx).await.unwrap().unwrap();
     assert_eq!(read, s, "refresh is stable");
     assert!(diff_against(&schema, &read, &cfg).is_empty(), "{:?}", diff_against(&schema, &read, &cfg));
+    // An import has no configuration to compare with: a computed count the API omitted is 0.
+    let imported = r.import("us-central1/zeros", &ctx).await.unwrap();
+    let scaling = imported.get("template").unwrap().get("scaling").unwrap();
+    assert_eq!(scaling.get("min_instance_count"), Some(&Value::number(0)));
     // Adoption after a lost answer treats the omitted zeros as equal, too.
     let adopted = r.create(&plan_new(&r, &schema, cfg.clone()).await, &ctx).await.unwrap();
     assert_eq!(adopted.get("uid"), s.get("uid"));
