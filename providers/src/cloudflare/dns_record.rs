@@ -24,8 +24,7 @@
 use async_trait::async_trait;
 use serde_json::{json, Map, Value as Json};
 use tenantform_engine::provider::{
-    AttributeSchema, ConfigProblem, ErrorKind, OpContext, ProviderError, Recovery, ResourceSchema, ResourceType,
-    Schema,
+    AttributeSchema, ConfigProblem, ErrorKind, OpContext, ProviderError, Recovery, ResourceSchema, ResourceType, Schema,
 };
 use tenantform_engine::types::Type;
 use tenantform_engine::value::Value;
@@ -141,7 +140,13 @@ impl DnsRecord {
     }
 
     /// The record of `planned`'s type and name holding its content, if there is one.
-    async fn find_same(&self, ctx: &OpContext, zone: &str, zone_name: &str, planned: &Value) -> Result<Option<Json>, ProviderError> {
+    async fn find_same(
+        &self,
+        ctx: &OpContext,
+        zone: &str,
+        zone_name: &str,
+        planned: &Value,
+    ) -> Result<Option<Json>, ProviderError> {
         let a = Attrs::new(planned);
         let ty = a.str("type")?;
         let name = fqdn(a.str("name")?, zone_name);

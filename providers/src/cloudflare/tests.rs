@@ -294,8 +294,9 @@ async fn bad_token_is_explained() {
 /// A provider that never retries, so a lost answer fails the create the way a crash would
 /// leave it: the object committed, nobody told.
 async fn setup_no_retry() -> (Handle, ConfiguredCloudflare) {
-    let (_, h) =
-        start(Kind::Cloudflare, Options { operation_delay: Duration::from_secs(600), ..Options::default() }).await.unwrap();
+    let (_, h) = start(Kind::Cloudflare, Options { operation_delay: Duration::from_secs(600), ..Options::default() })
+        .await
+        .unwrap();
     let mut cfg = CloudflareConfig::new(h.base_url(), "cf-token");
     cfg.retry = RetryPolicy::none();
     let p = ConfiguredCloudflare::new(&cfg).unwrap();
@@ -363,7 +364,10 @@ async fn interrupted_custom_hostname_create_is_recovered_by_hostname() {
     // Same hostname, other validation method: not provably ours.
     match ch(&p).recover(&as_intent(&hostname_plan("t9.customer.com", ssl("http", None))), &ctx()).await.unwrap() {
         Recovery::Unknown { reason } => {
-            assert!(reason.contains("ssl.method") && reason.contains(&format!("tenantform import <address> {ZONE}/")), "{reason}")
+            assert!(
+                reason.contains("ssl.method") && reason.contains(&format!("tenantform import <address> {ZONE}/")),
+                "{reason}"
+            )
         }
         other => panic!("expected Unknown, got {other:?}"),
     }

@@ -37,8 +37,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde_json::Value as Json;
 use tenantform_engine::provider::{
-    AttributeSchema, BlockSchema, ConfigProblem, Nesting, OpContext, PlanRequest, PlanResponse, ProviderError, Recovery,
-    ResourceSchema, ResourceType, Schema,
+    AttributeSchema, BlockSchema, ConfigProblem, Nesting, OpContext, PlanRequest, PlanResponse, ProviderError,
+    Recovery, ResourceSchema, ResourceType, Schema,
 };
 use tenantform_engine::types::{ObjectAttr, Type};
 use tenantform_engine::value::{PathStep, Value};
@@ -473,12 +473,10 @@ impl Service {
             Ok(svc) => Ok(self.state(&name, &svc, planned)),
             // The service exists but its rollout failed (a terminal condition, a failed
             // operation): hand it back as partial, so the engine keeps it as tainted.
-            Err(e) if e.kind == tenantform_engine::provider::ErrorKind::Permanent => {
-                match self.get(ctx, &name).await {
-                    Ok(Some(svc)) => Err(e.with_partial(self.state(&name, &svc, planned))),
-                    _ => Err(e),
-                }
-            }
+            Err(e) if e.kind == tenantform_engine::provider::ErrorKind::Permanent => match self.get(ctx, &name).await {
+                Ok(Some(svc)) => Err(e.with_partial(self.state(&name, &svc, planned))),
+                _ => Err(e),
+            },
             Err(e) => Err(e),
         }
     }

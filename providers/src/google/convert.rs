@@ -399,10 +399,7 @@ mod tests {
                 Value::List(vec![Value::map([
                     ("image", Value::string("hello")),
                     ("args", Value::List(vec![])),
-                    (
-                        "resources",
-                        Value::map([("limits", Value::Null), ("cpu_idle", Value::Bool(false))]),
-                    ),
+                    ("resources", Value::map([("limits", Value::Null), ("cpu_idle", Value::Bool(false))])),
                 ])]),
             ),
         ]);
@@ -417,7 +414,8 @@ mod tests {
         assert_eq!(c.get("resources").unwrap().get("cpu_idle"), Some(&Value::Bool(false)));
         assert_eq!(c.get("resources").unwrap().get("limits"), Some(&Value::Null), "unset stays unset");
         // Without a reference (an import), a computed flag the server omitted is false.
-        let imported = from_api(&schema(), &serde_json::json!({"containers": [{"image": "hello", "resources": {}}]}), &[]);
+        let imported =
+            from_api(&schema(), &serde_json::json!({"containers": [{"image": "hello", "resources": {}}]}), &[]);
         let c = &imported.get("containers").unwrap().as_list().unwrap()[0];
         assert_eq!(c.get("resources").unwrap().get("cpu_idle"), Some(&Value::Bool(false)));
         assert_eq!(imported.get("max_instance_count"), Some(&Value::Null), "not computed: unset stays unset");

@@ -19,8 +19,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde_json::Value as Json;
 use tenantform_engine::provider::{
-    AttributeSchema, BlockSchema, ConfigProblem, Nesting, OpContext, PlanRequest, PlanResponse, ProviderError, Recovery,
-    ResourceSchema, ResourceType, Schema,
+    AttributeSchema, BlockSchema, ConfigProblem, Nesting, OpContext, PlanRequest, PlanResponse, ProviderError,
+    Recovery, ResourceSchema, ResourceType, Schema,
 };
 use tenantform_engine::types::Type;
 use tenantform_engine::value::Value;

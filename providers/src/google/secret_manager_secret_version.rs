@@ -28,8 +28,8 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use serde_json::{json, Value as Json};
 use tenantform_engine::provider::{
-    AttributeSchema, ConfigProblem, OpContext, PlanRequest, PlanResponse, ProviderError, Recovery, ResourceSchema, ResourceType,
-    Schema,
+    AttributeSchema, ConfigProblem, OpContext, PlanRequest, PlanResponse, ProviderError, Recovery, ResourceSchema,
+    ResourceType, Schema,
 };
 use tenantform_engine::types::Type;
 use tenantform_engine::value::Value;
@@ -219,7 +219,8 @@ impl SecretVersion {
     /// The payload of an enabled version (`None` when it cannot be accessed).
     async fn payload_of(&self, ctx: &OpContext, v: &VersionName) -> Result<Option<Vec<u8>>, ProviderError> {
         let accessed = found(self.g.secrets.json::<Json>(ctx, ApiRequest::get(format!("/{}:access", v.path()))).await)?;
-        Ok(accessed.and_then(|a| a.pointer("/payload/data").and_then(Json::as_str).and_then(|d| STANDARD.decode(d).ok())))
+        Ok(accessed
+            .and_then(|a| a.pointer("/payload/data").and_then(Json::as_str).and_then(|d| STANDARD.decode(d).ok())))
     }
 
     async fn set_enabled(&self, ctx: &OpContext, v: &VersionName, enabled: bool) -> Result<Json, ProviderError> {

@@ -684,7 +684,10 @@ async fn a_failed_rollout_returns_the_service_as_partial() {
     let h = emulator(Kind::CloudRun, 30).await;
     let g = configure(None, Some(&h), &[]);
     let r = cloud_run_v2_service::Service::new(g);
-    let e = r.create(&service_config("broken", "gcr.io/acme/does-not-exist", "x"), &OpContext::default()).await.unwrap_err();
+    let e = r
+        .create(&service_config("broken", "gcr.io/acme/does-not-exist", "x"), &OpContext::default())
+        .await
+        .unwrap_err();
     assert_eq!(e.kind, ErrorKind::Permanent);
     let partial = e.partial.expect("the service exists although its rollout failed");
     assert_eq!(partial.get("id"), Some(&Value::string("projects/acme-prod/locations/us-central1/services/broken")));

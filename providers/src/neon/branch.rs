@@ -406,7 +406,12 @@ impl ResourceType for Branch {
 }
 
 /// The create token a branch was annotated with, if any.
-async fn existing_token(neon: &Neon, ctx: &OpContext, project: &str, id: &str) -> Result<Option<String>, ProviderError> {
+async fn existing_token(
+    neon: &Neon,
+    ctx: &OpContext,
+    project: &str,
+    id: &str,
+) -> Result<Option<String>, ProviderError> {
     let j: Json = neon.client.json(ctx, ApiRequest::get(format!("/projects/{project}/branches/{id}"))).await?;
     Ok(j.pointer(&format!("/annotation/value/{CREATE_TOKEN_ANNOTATION}")).and_then(Json::as_str).map(str::to_string))
 }

@@ -20,8 +20,7 @@
 use async_trait::async_trait;
 use serde_json::{json, Map, Value as Json};
 use tenantform_engine::provider::{
-    AttributeSchema, ConfigProblem, ErrorKind, OpContext, ProviderError, Recovery, ResourceSchema, ResourceType,
-    Schema,
+    AttributeSchema, ConfigProblem, ErrorKind, OpContext, ProviderError, Recovery, ResourceSchema, ResourceType, Schema,
 };
 use tenantform_engine::types::Type;
 use tenantform_engine::value::Value;

@@ -455,7 +455,12 @@ async fn interrupted_endpoint_and_database_creates_are_recovered() {
     let db = res(&p, "neon_database");
     let dp = planned(
         &database::schema(),
-        &[("project_id", s(SEED_PROJECT_ID)), ("branch_id", s(&b)), ("name", s("app")), ("owner_name", s("neondb_owner"))],
+        &[
+            ("project_id", s(SEED_PROJECT_ID)),
+            ("branch_id", s(&b)),
+            ("name", s("app")),
+            ("owner_name", s("neondb_owner")),
+        ],
     );
     assert_eq!(db.recover(&as_intent(&dp), &token("d")).await.unwrap(), Recovery::NotMade);
     lost_create(&h, "neon_database", &dp, &token("d")).await;
@@ -477,13 +482,9 @@ async fn a_failed_operation_after_the_object_exists_returns_it_as_partial() {
     let (h, p) = setup().await;
     let fail = |action: &str| {
         let action = action.to_string();
-        h.core().store.with(|c| {
-            c.insert(
-                "_fail_operations",
-                &action,
-                serde_json::json!({"action": action.clone(), "count": 1}),
-            )
-        })
+        h.core()
+            .store
+            .with(|c| c.insert("_fail_operations", &action, serde_json::json!({"action": action.clone(), "count": 1})))
     };
     fail("create_branch");
     let plan = planned(&branch::schema(), &[("project_id", s(SEED_PROJECT_ID)), ("name", s("doomed"))]);

@@ -117,7 +117,10 @@ pub fn render_op(core: &Core, op: &Json) -> Json {
     }
     if status == "failed" {
         out["failures_count"] = json!(1);
-        out["error"] = json!(format!("{} failed: the control plane could not complete the operation", op["action"].as_str().unwrap_or("operation")));
+        out["error"] = json!(format!(
+            "{} failed: the control plane could not complete the operation",
+            op["action"].as_str().unwrap_or("operation")
+        ));
     }
     out
 }
