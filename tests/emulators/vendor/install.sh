@@ -16,6 +16,6 @@ if [ ! -f "$dir/python/.installed" ]; then
   touch "$dir/python/.installed"
 fi
 if [ ! -f "$dir/node/.installed" ]; then
-  npm install --prefix "$dir/node" --no-audit --no-fund --loglevel=error "${NODE_PACKAGES[@]}"
+  npm install --prefix "$dir/node" --save-exact --no-audit --no-fund --loglevel=error "${NODE_PACKAGES[@]}"
   touch "$dir/node/.installed"
 fi
