@@ -7,10 +7,15 @@
 //!   `ownership_verification*` and `ssl_validation_records` say which DNS/HTTP records the
 //!   customer must publish. With `wait_for_active_status = true` create (and update) wait
 //!   until the hostname and its certificate are `active`, bounded by `timeouts { create }`,
-//!   and fail at once on a terminal state (`validation_timed_out`, `blocked`, …).
+//!   and fail at once on a terminal state (`validation_timed_out`, `blocked`, …). Such a
+//!   failure carries the hostname's state (a *partial* object): it exists, so the engine
+//!   records it as tainted and the next apply replaces it instead of forgetting it.
 //! - Create is idempotent by hostname: a 409 (code 1406) adopts the existing hostname when
 //!   its validation method, origin and metadata are the ones configured, and fails naming
 //!   the difference otherwise.
+//! - An interrupted create is recovered by hostname (unique in a zone): the hostname found
+//!   is adopted when its settings are the configured ones; with other settings the recovery
+//!   says it cannot tell, and how to import or remove it.
 //! - Drift: `read` reports the API's values for everything configured; blocks that are not
 //!   configured (`ssl`, `ssl.settings`) are not tracked.
 //! - Unlike the v5 Terraform resource, the certificate's status, validation records and
@@ -26,8 +31,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde_json::{json, Map, Value as Json};
 use tenantform_engine::provider::{
-    AttributeSchema, BlockSchema, ConfigProblem, Nesting, OpContext, ProviderError, ResourceSchema, ResourceType,
-    Schema,
+    AttributeSchema, BlockSchema, ConfigProblem, Nesting, OpContext, ProviderError, Recovery, ResourceSchema,
+    ResourceType, Schema,
 };
 use tenantform_engine::types::{ObjectAttr, Type};
 use tenantform_engine::value::{PathStep, Value};
@@ -354,7 +359,8 @@ impl CustomHostname {
         Ok(self.0.result(ctx, ApiRequest::get(format!("/zones/{zone}/custom_hostnames/{id}"))).await?)
     }
 
-    /// Waits until the hostname and its certificate are active; fails on a terminal state.
+    /// Waits until the hostname and its certificate are active; fails on a terminal state,
+    /// with the hostname's state (shaped like `reference`) as the error's partial object.
     async fn wait_active(
         &self,
         ctx: &OpContext,
@@ -362,6 +368,7 @@ impl CustomHostname {
         id: &str,
         hostname: &str,
         timeout: Duration,
+        reference: &Value,
     ) -> Result<Json, ProviderError> {
         let opts = PollOptions::new(format!("custom hostname {hostname} to become active"), timeout)
             .intervals(self.0.poll_interval.0, self.0.poll_interval.1);
@@ -382,7 +389,9 @@ impl CustomHostname {
                     "custom hostname {hostname} cannot become active: status {status}, certificate {}",
                     ssl_status.unwrap_or("none")
                 ))
-                .with_detail(errors.join("; ")));
+                .with_detail(errors.join("; "))
+                .with_help("the hostname exists and is kept as tainted: the next apply replaces it")
+                .with_partial(self.state(zone, &d, reference)));
             }
             if status == "active" && ssl_status.is_none_or(|s| s == "active") {
                 return Ok(PollStatus::Done(d));
@@ -491,8 +500,28 @@ impl ResourceType for CustomHostname {
             Err(e) => return Err(e.into()),
         };
         let id = d["id"].as_str().unwrap_or_default().to_string();
-        let d = if wait { self.wait_active(ctx, zone, &id, hostname, timeout).await? } else { d };
+        let d = if wait { self.wait_active(ctx, zone, &id, hostname, timeout, planned).await? } else { d };
         Ok(self.state(zone, &d, planned))
+    }
+
+    async fn recover(&self, planned: &Value, ctx: &OpContext) -> Result<Recovery, ProviderError> {
+        let zone = segment(planned, "zone_id")?;
+        let hostname = Attrs::new(planned).str("hostname")?;
+        let found = self.0.list(ctx, &format!("/zones/{zone}/custom_hostnames"), &[("hostname", hostname)], 50).await?;
+        let Some(d) = found.into_iter().find(|d| d["hostname"] == hostname) else { return Ok(Recovery::NotMade) };
+        let diffs = self.mismatches(&d, planned)?;
+        if !diffs.is_empty() {
+            let id = d["id"].as_str().unwrap_or_default();
+            return Ok(Recovery::Unknown {
+                reason: format!(
+                    "custom hostname {hostname} exists in zone {zone} (id {id}) with other settings than configured ({}); \
+                     if the interrupted create made it, import it with `tenantform import <address> {zone}/{id}`, otherwise \
+                     remove it or choose another hostname",
+                    diffs.join("; ")
+                ),
+            });
+        }
+        Ok(Recovery::Found(self.state(zone, &d, planned)))
     }
 
     async fn read(&self, current: &Value, ctx: &OpContext) -> Result<Option<Value>, ProviderError> {
@@ -521,7 +550,7 @@ impl ResourceType for CustomHostname {
         };
         if Attrs::new(planned).bool_or("wait_for_active_status", false)? {
             let timeout = timeouts::for_op(planned, "update", ctx, DEFAULT_TIMEOUT)?;
-            d = self.wait_active(ctx, zone, id, hostname, timeout).await?;
+            d = self.wait_active(ctx, zone, id, hostname, timeout, planned).await?;
         }
         Ok(self.state(zone, &d, planned))
     }

@@ -11,12 +11,20 @@
 //!   then brought in line). Another record holding the name (81057 with other content,
 //!   81053/81054 across A/AAAA/CNAME) is a conflict and fails with the API's message.
 //!
+//! - `zone_id` comes from the configuration (or the import ID), never from the API's answer:
+//!   Cloudflare stopped returning `zone_id`/`zone_name` on DNS records (deprecated
+//!   2024-11-30).
+//! - An interrupted create is recovered by the record's identity: the record of the
+//!   configured type and (fully qualified) name with the configured content, the same rule
+//!   create uses to adopt on 81057/81058. Cloudflare has no idempotency key, and carrying the
+//!   create token in `comment` or `tags` would show as drift in attributes the user owns.
+//!
 //! Import ID: `<zone_id>/<dns_record_id>`.
 
 use async_trait::async_trait;
 use serde_json::{json, Map, Value as Json};
 use tenantform_engine::provider::{
-    AttributeSchema, ConfigProblem, ErrorKind, OpContext, ProviderError, ResourceSchema, ResourceType, Schema,
+    AttributeSchema, ConfigProblem, ErrorKind, OpContext, ProviderError, Recovery, ResourceSchema, ResourceType, Schema,
 };
 use tenantform_engine::types::Type;
 use tenantform_engine::value::Value;
@@ -93,7 +101,9 @@ fn body(v: &Value) -> Result<Json, ProviderError> {
 }
 
 impl DnsRecord {
-    fn state(&self, r: &Json, zone_name: &str, prior: &Value) -> Value {
+    /// The state from an API record. `zone` is the zone the record was asked for in (the API
+    /// no longer says).
+    fn state(&self, zone: &str, r: &Json, zone_name: &str, prior: &Value) -> Value {
         let a = Attrs::new(prior);
         let api_name = r["name"].as_str().unwrap_or_default();
         let name = match a.opt_str("name").ok().flatten() {
@@ -106,7 +116,7 @@ impl DnsRecord {
         let s = |k: &str| r.get(k).and_then(Json::as_str).map(Value::string).unwrap_or(Value::Null);
         Value::map([
             ("id", s("id")),
-            ("zone_id", s("zone_id")),
+            ("zone_id", Value::string(zone)),
             ("name", name),
             ("type", s("type")),
             ("content", s("content")),
@@ -127,6 +137,23 @@ impl DnsRecord {
 
     async fn put(&self, ctx: &OpContext, zone: &str, id: &str, planned: &Value) -> Result<Json, ProviderError> {
         Ok(self.0.result(ctx, ApiRequest::put(format!("/zones/{zone}/dns_records/{id}")).json(body(planned)?)).await?)
+    }
+
+    /// The record of `planned`'s type and name holding its content, if there is one.
+    async fn find_same(
+        &self,
+        ctx: &OpContext,
+        zone: &str,
+        zone_name: &str,
+        planned: &Value,
+    ) -> Result<Option<Json>, ProviderError> {
+        let a = Attrs::new(planned);
+        let ty = a.str("type")?;
+        let name = fqdn(a.str("name")?, zone_name);
+        let content = a.str("content")?;
+        let same =
+            self.0.list(ctx, &format!("/zones/{zone}/dns_records"), &[("type", ty), ("name", &name)], 100).await?;
+        Ok(same.into_iter().find(|r| r["content"].as_str() == Some(content)))
     }
 }
 
@@ -163,18 +190,13 @@ impl ResourceType for DnsRecord {
             Err(e) if has_code(&e, &[81057, 81058]) => {
                 let ty = a.str("type")?;
                 let name = fqdn(a.str("name")?, &zone_name);
-                let content = a.str("content")?;
-                let same = self
-                    .0
-                    .list(ctx, &format!("/zones/{zone}/dns_records"), &[("type", ty), ("name", &name)], 100)
-                    .await?;
-                let Some(existing) = same.into_iter().find(|r| r["content"].as_str() == Some(content)) else {
+                let Some(existing) = self.find_same(ctx, zone, &zone_name, planned).await? else {
                     return Err(ProviderError::from(e)
                         .with_help(format!("another {ty} record named {name} exists; import it with `tenantform import <address> {zone}/<record_id>` or remove it")));
                 };
                 let id = existing["id"].as_str().unwrap_or_default().to_string();
                 tracing::info!(target: crate::http::LOG_TARGET, id = %id, "adopting the existing {ty} record {name} (an earlier create succeeded)");
-                let current = self.state(&existing, &zone_name, planned);
+                let current = self.state(zone, &existing, &zone_name, planned);
                 let settle = ["ttl", "proxied", "priority", "comment", "tags"];
                 if crate::support::diff::any_changed(&current, planned, &settle) {
                     self.put(ctx, zone, &id, planned).await?
@@ -184,14 +206,23 @@ impl ResourceType for DnsRecord {
             }
             Err(e) => return Err(e.into()),
         };
-        Ok(self.state(&r, &zone_name, planned))
+        Ok(self.state(zone, &r, &zone_name, planned))
+    }
+
+    async fn recover(&self, planned: &Value, ctx: &OpContext) -> Result<Recovery, ProviderError> {
+        let zone = segment(planned, "zone_id")?;
+        let zone_name = self.0.zone_name(ctx, zone).await?;
+        Ok(match self.find_same(ctx, zone, &zone_name, planned).await? {
+            Some(r) => Recovery::Found(self.state(zone, &r, &zone_name, planned)),
+            None => Recovery::NotMade,
+        })
     }
 
     async fn read(&self, current: &Value, ctx: &OpContext) -> Result<Option<Value>, ProviderError> {
         let zone = segment(current, "zone_id")?;
         let id = segment(current, "id")?;
         match self.get(ctx, zone, id).await {
-            Ok(r) => Ok(Some(self.state(&r, &self.0.zone_name(ctx, zone).await?, current))),
+            Ok(r) => Ok(Some(self.state(zone, &r, &self.0.zone_name(ctx, zone).await?, current))),
             Err(e) if e.kind == ErrorKind::NotFound => Ok(None),
             Err(e) => Err(e),
         }
@@ -201,7 +232,7 @@ impl ResourceType for DnsRecord {
         let zone = segment(prior, "zone_id")?;
         let id = segment(prior, "id")?;
         let r = self.put(ctx, zone, id, planned).await?;
-        Ok(self.state(&r, &self.0.zone_name(ctx, zone).await?, planned))
+        Ok(self.state(zone, &r, &self.0.zone_name(ctx, zone).await?, planned))
     }
 
     async fn delete(&self, current: &Value, ctx: &OpContext) -> Result<(), ProviderError> {
@@ -217,6 +248,6 @@ impl ResourceType for DnsRecord {
     async fn import(&self, id: &str, ctx: &OpContext) -> Result<Value, ProviderError> {
         let (zone, rid) = split_import(id, "dns_record")?;
         let r = self.get(ctx, &zone, &rid).await?;
-        Ok(self.state(&r, &self.0.zone_name(ctx, &zone).await?, &Value::Null))
+        Ok(self.state(&zone, &r, &self.0.zone_name(ctx, &zone).await?, &Value::Null))
     }
 }

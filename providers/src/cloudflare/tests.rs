@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use tenantform_emulators::cloudflare::{SEED_ZONE_ID as ZONE, SEED_ZONE_NAME};
 use tenantform_emulators::{start, FaultConfig, Handle, Kind, Options};
-use tenantform_engine::provider::{ErrorKind, OpContext, ResourceType};
+use tenantform_engine::provider::{ErrorKind, OpContext, Recovery, ResourceType};
 use tenantform_engine::value::Value;
 
 use super::*;
@@ -289,4 +289,128 @@ async fn bad_token_is_explained() {
     let p = ConfiguredCloudflare::new(&CloudflareConfig::new(h.base_url(), "wrong")).unwrap();
     let e = dns(&p).import(&format!("{ZONE}/abc"), &ctx()).await.unwrap_err();
     assert!(e.summary.contains("(401)") && e.help.unwrap().contains("CLOUDFLARE_API_TOKEN"), "{}", e.summary);
+}
+
+/// A provider that never retries, so a lost answer fails the create the way a crash would
+/// leave it: the object committed, nobody told.
+async fn setup_no_retry() -> (Handle, ConfiguredCloudflare) {
+    let (_, h) = start(Kind::Cloudflare, Options { operation_delay: Duration::from_secs(600), ..Options::default() })
+        .await
+        .unwrap();
+    let mut cfg = CloudflareConfig::new(h.base_url(), "cf-token");
+    cfg.retry = RetryPolicy::none();
+    let p = ConfiguredCloudflare::new(&cfg).unwrap();
+    (h, p)
+}
+
+/// What the engine hands `recover`: the planned value with unknowns as null.
+fn as_intent(v: &Value) -> Value {
+    v.clone().unknown_to_null()
+}
+
+fn recovered(r: Recovery) -> Value {
+    match r {
+        Recovery::Found(v) => v,
+        other => panic!("expected Found, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn interrupted_dns_record_create_is_recovered_by_type_name_and_content() {
+    let (h, p) = setup_no_retry().await;
+    let rec = planned(
+        &dns_record::schema(),
+        &[("zone_id", s(ZONE)), ("name", s("api")), ("type", s("CNAME")), ("content", s("edge.saas.example"))],
+    );
+    let ctx = OpContext { create_token: Some("tok-1".into()), ..OpContext::default() };
+    h.set_faults(FaultConfig { drop_after_commit: 1, ..Default::default() });
+    let e = dns(&p).create(&rec, &ctx).await.unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Transient, "a lost answer is not a refusal: {e}");
+    let stored = h.objects("dns_records");
+    assert_eq!(stored.len(), 1, "the record was committed");
+
+    let found = recovered(dns(&p).recover(&as_intent(&rec), &ctx).await.unwrap());
+    assert_eq!(get_str(&found, "id"), stored[0]["id"].as_str().unwrap());
+    assert_eq!(get_str(&found, "zone_id"), ZONE);
+    assert_eq!(get_str(&found, "name"), "api", "the written form is kept");
+    assert_eq!(dns(&p).read(&found, &ctx).await.unwrap().unwrap(), found);
+
+    // Nothing of that content under that name: nothing was made.
+    let other = with(&rec, &[("content", s("other.saas.example"))]);
+    assert_eq!(dns(&p).recover(&as_intent(&other), &ctx).await.unwrap(), Recovery::NotMade);
+    let other = with(&rec, &[("name", s("www"))]);
+    assert_eq!(dns(&p).recover(&as_intent(&other), &ctx).await.unwrap(), Recovery::NotMade);
+}
+
+#[tokio::test]
+async fn interrupted_custom_hostname_create_is_recovered_by_hostname() {
+    let (h, p) = setup_no_retry().await;
+    let plan = hostname_plan("t9.customer.com", ssl("txt", None));
+    h.set_faults(FaultConfig { drop_after_commit: 1, ..Default::default() });
+    let e = ch(&p).create(&plan, &ctx()).await.unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Transient, "{e}");
+    let stored = h.objects("custom_hostnames");
+    assert_eq!(stored.len(), 1);
+
+    let found = recovered(ch(&p).recover(&as_intent(&plan), &ctx()).await.unwrap());
+    assert_eq!(get_str(&found, "id"), stored[0]["id"].as_str().unwrap());
+    assert_eq!(get_str(&found, "zone_id"), ZONE);
+    assert_eq!(found.get("ssl").unwrap().get("method"), Some(&s("txt")));
+
+    assert_eq!(
+        ch(&p).recover(&as_intent(&hostname_plan("t10.customer.com", ssl("txt", None))), &ctx()).await.unwrap(),
+        Recovery::NotMade
+    );
+    // Same hostname, other validation method: not provably ours.
+    match ch(&p).recover(&as_intent(&hostname_plan("t9.customer.com", ssl("http", None))), &ctx()).await.unwrap() {
+        Recovery::Unknown { reason } => {
+            assert!(
+                reason.contains("ssl.method") && reason.contains(&format!("tenantform import <address> {ZONE}/")),
+                "{reason}"
+            )
+        }
+        other => panic!("expected Unknown, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_hostname_that_fails_validation_is_returned_as_a_partial_object() {
+    let (h, p) = setup(Duration::from_millis(50)).await;
+    let mut plan = hostname_plan("fail-validation.shop.com", ssl("txt", None));
+    diff::set(&mut plan, "wait_for_active_status", Value::Bool(true));
+    let e = ch(&p).create(&plan, &ctx()).await.unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Permanent);
+    let partial = e.partial.expect("the hostname exists: the error carries it");
+    assert_eq!(get_str(&partial, "id"), h.objects("custom_hostnames")[0]["id"].as_str().unwrap());
+    assert_eq!(get_str(&partial, "ssl_status"), "validation_timed_out");
+    assert_eq!(get_str(&partial, "zone_id"), ZONE);
+    assert_eq!(partial.get("wait_for_active_status"), Some(&Value::Bool(true)));
+}
+
+#[tokio::test]
+async fn dns_records_keep_the_zone_id_the_api_no_longer_returns() {
+    let (h, p) = setup(Duration::from_millis(10)).await;
+    let plan = planned(
+        &dns_record::schema(),
+        &[("zone_id", s(ZONE)), ("name", s("mail")), ("type", s("TXT")), ("content", s("\"v=spf1 -all\""))],
+    );
+    let created = dns(&p).create(&plan, &ctx()).await.unwrap();
+    let id = get_str(&created, "id");
+    // The API's own answer has no zone_id / zone_name any more.
+    let raw: serde_json::Value = reqwest::Client::new()
+        .get(format!("{}/zones/{ZONE}/dns_records/{id}", h.base_url()))
+        .bearer_auth("cf-token")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(raw["result"]["id"], id.as_str());
+    assert!(raw["result"].get("zone_id").is_none() && raw["result"].get("zone_name").is_none(), "{raw}");
+    assert_eq!(get_str(&created, "zone_id"), ZONE);
+    let read = dns(&p).read(&created, &ctx()).await.unwrap().unwrap();
+    assert_eq!(get_str(&read, "zone_id"), ZONE);
+    assert_eq!(read, created, "no diff on refresh");
+    assert_eq!(get_str(&dns(&p).import(&format!("{ZONE}/{id}"), &ctx()).await.unwrap(), "zone_id"), ZONE);
 }

@@ -13,7 +13,14 @@
 //! - Create passes `serviceId` (without it the API invents a random name). On 409
 //!   `ALREADY_EXISTS` the service is read back and adopted when everything we send matches
 //!   (server defaults aside), waiting for a rollout still in progress; otherwise the error
-//!   explains how to import it.
+//!   explains how to import it, naming the fields that differ.
+//! - A rollout that fails after the service exists (the operation ends with an error, or the
+//!   service's `terminalCondition` is not `CONDITION_SUCCEEDED`) returns the error with the
+//!   service as a partial object: the engine keeps it as tainted and replaces it next time.
+//! - An interrupted create is recovered by name: the service is adopted when it holds what
+//!   the create sent; otherwise the recovery says it cannot tell and how to import it.
+//! - Google answers in proto3 JSON, which omits default values: a field the answer leaves out
+//!   reads as the default the configuration holds (`min_instance_count = 0` does not diff).
 //! - Server defaults the user did not configure (ports, resources, revision scaling, traffic)
 //!   stay out of the state, so they never show as a diff; whatever the user did configure is
 //!   compared on every refresh (drift).
@@ -31,14 +38,14 @@ use async_trait::async_trait;
 use serde_json::Value as Json;
 use tenantform_engine::provider::{
     AttributeSchema, BlockSchema, ConfigProblem, Nesting, OpContext, PlanRequest, PlanResponse, ProviderError,
-    ResourceSchema, ResourceType, Schema,
+    Recovery, ResourceSchema, ResourceType, Schema,
 };
 use tenantform_engine::types::{ObjectAttr, Type};
 use tenantform_engine::value::{PathStep, Value};
 
 use super::convert;
 use super::names::{check_service_id, ServiceName};
-use super::{already_exists, found, json_subset, within, Google, DEFAULT_TIMEOUT};
+use super::{already_exists, found, json_differences, within, Google, DEFAULT_TIMEOUT};
 use crate::http::{poll_until, ApiRequest, PollOptions, PollStatus};
 use crate::support::attrs::{path, Attrs};
 use crate::support::{diff, timeouts};
@@ -350,7 +357,7 @@ impl Service {
     /// The state for a Service answer, shaped like `reference` (the plan or prior state):
     /// server-defaulted blocks the user did not configure stay out.
     fn state(&self, name: &ServiceName, api: &Json, reference: &Value) -> Value {
-        let mut v = convert::from_api(&self.schema, api, &[]);
+        let mut v = convert::from_api_with(&self.schema, api, &[], reference);
         convert::drop_unconfigured_blocks(&self.schema, &mut v, reference, SERVER_DEFAULTED);
         let r = Attrs::new(reference);
         diff::set(&mut v, "name", Value::string(&name.name));
@@ -442,25 +449,36 @@ impl Service {
             // A replay after a lost answer gets ALREADY_EXISTS, adopted below.
             .idempotent(true);
         let svc = match self.g.run.json::<Json>(ctx, req).await {
-            Ok(op) => self.finish(ctx, &name, &op, limit).await?,
+            Ok(op) => self.finish(ctx, &name, &op, limit).await,
             Err(e) if already_exists(&e) => {
                 let existing = self.get(ctx, &name).await?.ok_or_else(|| e.error.clone())?;
-                if !json_subset(&body, &existing) {
+                let diffs = json_differences(&body, &existing);
+                if !diffs.is_empty() {
                     return Err(ProviderError::permanent(format!(
                         "Cloud Run service {} already exists with a different configuration",
                         name.path()
                     ))
+                    .with_detail(diffs.join("; "))
                     .with_help(format!(
                         "import it with `tenantform import <address> {}`, or choose another name",
                         name.path()
                     )));
                 }
                 tracing::info!(service = %name.path(), "service already existed with the requested settings; adopting it");
-                self.ready(ctx, &name, limit).await?
+                self.ready(ctx, &name, limit).await
             }
             Err(e) => return Err(e.error),
         };
-        Ok(self.state(&name, &svc, planned))
+        match svc {
+            Ok(svc) => Ok(self.state(&name, &svc, planned)),
+            // The service exists but its rollout failed (a terminal condition, a failed
+            // operation): hand it back as partial, so the engine keeps it as tainted.
+            Err(e) if e.kind == tenantform_engine::provider::ErrorKind::Permanent => match self.get(ctx, &name).await {
+                Ok(Some(svc)) => Err(e.with_partial(self.state(&name, &svc, planned))),
+                _ => Err(e),
+            },
+            Err(e) => Err(e),
+        }
     }
 }
 
@@ -529,6 +547,26 @@ impl ResourceType for Service {
     async fn create(&self, planned: &Value, ctx: &OpContext) -> Result<Value, ProviderError> {
         let limit = timeouts::for_op(planned, "create", ctx, DEFAULT_TIMEOUT)?;
         within(limit, "create", "creating the Cloud Run service", self.create_inner(planned, ctx, limit)).await
+    }
+
+    async fn recover(&self, planned: &Value, ctx: &OpContext) -> Result<Recovery, ProviderError> {
+        // The service name is ours (`serviceId`): read it back, and adopt it only when it holds
+        // what the create sent (server defaults and proto3's omitted defaults aside).
+        let name = self.name_of(planned)?;
+        let Some(existing) = self.get(ctx, &name).await? else { return Ok(Recovery::NotMade) };
+        let diffs = json_differences(&self.body(planned), &existing);
+        if diffs.is_empty() {
+            return Ok(Recovery::Found(self.state(&name, &existing, planned)));
+        }
+        Ok(Recovery::Unknown {
+            reason: format!(
+                "Cloud Run service {} exists with another configuration than this resource's ({}); import it \
+                 with `tenantform import <address> {}` if the interrupted create made it",
+                name.path(),
+                diffs.join("; "),
+                name.path()
+            ),
+        })
     }
 
     async fn read(&self, current: &Value, ctx: &OpContext) -> Result<Option<Value>, ProviderError> {

@@ -12,6 +12,14 @@
 //! produces a value of the same shape the engine decodes from configuration: every attribute
 //! present (null when the API omits it), `Single` blocks null or an object, `List` blocks a
 //! list.
+//!
+//! Google answers in proto3 JSON, which omits every field at its default value (`0`, `false`,
+//! `""`, an empty list or map). An omitted field therefore reads as its default wherever the
+//! reference value (the plan or the prior state) holds that default — so a configured
+//! `min_instance_count = 0` stays `0` rather than turning into null and diffing on every
+//! plan — and as null otherwise (an optional attribute the user left unset stays unset),
+//! except a computed number or flag, which reads as `0` / `false` even without a reference
+//! (an import, a create's unknown): the server decided it, and omitted means zero.
 
 use std::collections::BTreeMap;
 
@@ -102,28 +110,67 @@ pub fn primitive_to_json(v: &Value) -> Option<Json> {
 }
 
 /// Converts an API JSON object to a value of `schema`'s shape. Attributes of types this walk
-/// cannot map (lists of objects) are left null for the caller to fill.
+/// cannot map (lists of objects) are left null for the caller to fill. Without a reference, an
+/// omitted field reads as null; see [`from_api_with`].
 pub fn from_api(schema: &Schema, json: &Json, renames: Renames) -> Value {
+    from_api_with(schema, json, renames, &Value::Null)
+}
+
+/// [`from_api`], reading a field the API omitted (proto3 JSON leaves out default values) as
+/// its default when `reference` (the plan or prior state, same shape) holds that default at
+/// the same place, and as null otherwise. List blocks are matched index by index.
+pub fn from_api_with(schema: &Schema, json: &Json, renames: Renames, reference: &Value) -> Value {
     let empty = JsonMap::new();
     let obj = json.as_object().unwrap_or(&empty);
+    let reference = reference.unmarked().0;
+    let at = |name: &str| reference.get(name).map(|v| v.unmarked().0).unwrap_or(&Value::Null);
     let mut out = BTreeMap::new();
     for (name, a) in &schema.attributes {
-        let v = obj.get(&api_name(name, renames)).map(|j| json_to_value(j, &a.ty)).unwrap_or(Value::Null);
+        let v = match obj.get(&api_name(name, renames)) {
+            Some(j) if !j.is_null() => json_to_value(j, &a.ty),
+            _ if is_proto_default(at(name)) => at(name).clone(),
+            // A number or flag the server decides (computed) and omits *is* zero / false:
+            // nothing else is left out of proto3 JSON. This is what an import (no reference)
+            // or a create (the plan says "known after apply") must read.
+            _ if a.is_computed() && a.ty == Type::Number => Value::number(0),
+            _ if a.is_computed() && a.ty == Type::Bool => Value::Bool(false),
+            _ => Value::Null,
+        };
         out.insert(name.clone(), v);
     }
     for (name, b) in &schema.blocks {
         let j = obj.get(&api_name(name, renames));
+        let r = at(name);
         let v = match (b.nesting, j) {
-            (Nesting::Single, Some(j @ Json::Object(_))) => from_api(&b.schema, j, renames),
+            (Nesting::Single, Some(j @ Json::Object(_))) => from_api_with(&b.schema, j, renames, r),
             (Nesting::Single, _) => Value::Null,
             (Nesting::List, Some(Json::Array(items))) => {
-                Value::List(items.iter().map(|i| from_api(&b.schema, i, renames)).collect())
+                let refs = r.as_list().unwrap_or(&[]);
+                Value::List(
+                    items
+                        .iter()
+                        .enumerate()
+                        .map(|(i, item)| from_api_with(&b.schema, item, renames, refs.get(i).unwrap_or(&Value::Null)))
+                        .collect(),
+                )
             }
             (Nesting::List, _) => Value::List(Vec::new()),
         };
         out.insert(name.clone(), v);
     }
     Value::Map(out)
+}
+
+/// Whether a value is what proto3 JSON leaves out: `0`, `false`, `""`, an empty list, set or map.
+pub fn is_proto_default(v: &Value) -> bool {
+    match v.unmarked().0 {
+        Value::Number(n) => *n == 0.0,
+        Value::Bool(b) => !b,
+        Value::String(s) => s.is_empty(),
+        Value::List(items) | Value::Set(items) => items.is_empty(),
+        Value::Map(m) => m.is_empty(),
+        _ => false,
+    }
 }
 
 /// A JSON value as a value of type `ty` (int64 strings become numbers where a number is
@@ -338,6 +385,43 @@ mod tests {
         let c = &back.get("containers").unwrap().as_list().unwrap()[0];
         assert_eq!(c.get("resources"), Some(&Value::Null));
         assert_eq!(camel("max_instance_request_concurrency"), "maxInstanceRequestConcurrency");
+    }
+
+    #[test]
+    fn omitted_fields_read_as_their_default_where_the_reference_has_it() {
+        let reference = Value::map([
+            ("max_instance_count", Value::number(0)),
+            ("generation", Value::Unknown),
+            ("uri", Value::Null),
+            ("auto", Value::Null),
+            (
+                "containers",
+                Value::List(vec![Value::map([
+                    ("image", Value::string("hello")),
+                    ("args", Value::List(vec![])),
+                    ("resources", Value::map([("limits", Value::Null), ("cpu_idle", Value::Bool(false))])),
+                ])]),
+            ),
+        ]);
+        // proto3 JSON: maxInstanceCount 0, args [] and cpuIdle false are not on the wire.
+        let api = serde_json::json!({"containers": [{"image": "hello", "resources": {}}]});
+        let v = from_api_with(&schema(), &api, &[], &reference);
+        assert_eq!(v.get("max_instance_count"), Some(&Value::number(0)));
+        assert_eq!(v.get("generation"), Some(&Value::Null), "unknown in the plan: not a default");
+        assert_eq!(v.get("uri"), Some(&Value::Null));
+        let c = &v.get("containers").unwrap().as_list().unwrap()[0];
+        assert_eq!(c.get("args"), Some(&Value::List(vec![])));
+        assert_eq!(c.get("resources").unwrap().get("cpu_idle"), Some(&Value::Bool(false)));
+        assert_eq!(c.get("resources").unwrap().get("limits"), Some(&Value::Null), "unset stays unset");
+        // Without a reference (an import), a computed flag the server omitted is false.
+        let imported =
+            from_api(&schema(), &serde_json::json!({"containers": [{"image": "hello", "resources": {}}]}), &[]);
+        let c = &imported.get("containers").unwrap().as_list().unwrap()[0];
+        assert_eq!(c.get("resources").unwrap().get("cpu_idle"), Some(&Value::Bool(false)));
+        assert_eq!(imported.get("max_instance_count"), Some(&Value::Null), "not computed: unset stays unset");
+        // A real value wins over the reference (drift shows).
+        let api = serde_json::json!({"maxInstanceCount": 2, "containers": [{"image": "hello"}]});
+        assert_eq!(from_api_with(&schema(), &api, &[], &reference).get("max_instance_count"), Some(&Value::number(2)));
     }
 
     #[test]

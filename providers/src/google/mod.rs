@@ -329,17 +329,58 @@ pub async fn within<T>(
 
 /// True when every field of `want` is in `got` with an equal value (objects recursively,
 /// arrays element by element with the same length). Used to decide whether an object found
-/// on `ALREADY_EXISTS` is the one we asked for: server-added defaults are ignored.
+/// on `ALREADY_EXISTS` (or by an interrupted create's recovery) is the one we asked for:
+/// server-added defaults are ignored, and a field `got` omits counts as its proto3 default
+/// (Google's JSON leaves out `0`, `false`, `""`, empty lists and maps).
 pub fn json_subset(want: &Json, got: &Json) -> bool {
-    match (want, got) {
-        (Json::Object(w), Json::Object(g)) => w.iter().all(|(k, wv)| match g.get(k) {
-            Some(gv) => json_subset(wv, gv),
-            None => wv.is_null() || wv == &Json::Object(Default::default()) || wv == &Json::Array(vec![]),
-        }),
-        (Json::Array(w), Json::Array(g)) => w.len() == g.len() && w.iter().zip(g).all(|(a, b)| json_subset(a, b)),
+    json_differences(want, got).is_empty()
+}
+
+/// The fields of `want` that `got` does not have with an equal value, as
+/// `template.containers[0].image: "x" here, "y" requested` lines (see [`json_subset`]).
+pub fn json_differences(want: &Json, got: &Json) -> Vec<String> {
+    let mut out = Vec::new();
+    diff_at("", want, got, &mut out);
+    out
+}
+
+fn json_is_default(v: &Json) -> bool {
+    match v {
+        Json::Null => true,
+        Json::Bool(b) => !b,
+        Json::Number(n) => n.as_f64() == Some(0.0),
+        Json::String(s) => s.is_empty() || s == "0",
+        Json::Array(a) => a.is_empty(),
+        Json::Object(m) => m.is_empty(),
+    }
+}
+
+fn diff_at(at: &str, want: &Json, got: &Json, out: &mut Vec<String>) {
+    let join = |k: &str| if at.is_empty() { k.to_string() } else { format!("{at}.{k}") };
+    let same = match (want, got) {
+        (Json::Object(w), Json::Object(g)) => {
+            for (k, wv) in w {
+                match g.get(k) {
+                    Some(gv) => diff_at(&join(k), wv, gv, out),
+                    None if json_is_default(wv) => {}
+                    None => out.push(format!("{}: absent here, {wv} requested", join(k))),
+                }
+            }
+            return;
+        }
+        (Json::Array(w), Json::Array(g)) if w.len() == g.len() => {
+            for (i, (a, b)) in w.iter().zip(g).enumerate() {
+                diff_at(&format!("{at}[{i}]"), a, b, out);
+            }
+            return;
+        }
         (Json::Number(a), Json::Number(b)) => a.as_f64() == b.as_f64(),
         (Json::Number(a), Json::String(b)) | (Json::String(b), Json::Number(a)) => a.to_string() == *b,
         (a, b) => a == b,
+    };
+    if !same {
+        let at = if at.is_empty() { "(the object)" } else { at };
+        out.push(format!("{at}: {got} here, {want} requested"));
     }
 }
 

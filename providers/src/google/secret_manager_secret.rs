@@ -20,14 +20,14 @@ use async_trait::async_trait;
 use serde_json::Value as Json;
 use tenantform_engine::provider::{
     AttributeSchema, BlockSchema, ConfigProblem, Nesting, OpContext, PlanRequest, PlanResponse, ProviderError,
-    ResourceSchema, ResourceType, Schema,
+    Recovery, ResourceSchema, ResourceType, Schema,
 };
 use tenantform_engine::types::Type;
 use tenantform_engine::value::Value;
 
 use super::convert::{self, Renames};
 use super::names::{check_secret_id, SecretName};
-use super::{already_exists, found, gone_ok, json_subset, within, Google, DEFAULT_TIMEOUT};
+use super::{already_exists, found, gone_ok, json_differences, within, Google, DEFAULT_TIMEOUT};
 use crate::http::ApiRequest;
 use crate::support::attrs::{path, Attrs};
 use crate::support::{diff, timeouts};
@@ -200,7 +200,7 @@ impl Secret {
     /// The state for an API answer; `reference` (plan or prior state) supplies what the API
     /// does not return (project ID, ttl, deletion_protection, timeouts).
     fn state(&self, name: &SecretName, api: &Json, reference: &Value) -> Value {
-        let mut v = convert::from_api(&self.schema, api, RENAMES);
+        let mut v = convert::from_api_with(&self.schema, api, RENAMES, reference);
         let r = Attrs::new(reference);
         diff::set(&mut v, "secret_id", Value::string(&name.secret_id));
         diff::set(&mut v, "project", Value::string(&name.project));
@@ -234,17 +234,13 @@ impl Secret {
             Ok(s) => s,
             Err(e) if already_exists(&e) => {
                 let existing = self.get(ctx, &name).await?.ok_or_else(|| e.error.clone())?;
-                let mut want = body.clone();
-                if let Some(w) = want.as_object_mut() {
-                    w.remove("ttl");
-                    w.remove("expireTime");
-                }
-                if !json_subset(&want, &existing) || labels_differ(&body, &existing) {
+                let diffs = differences(&body, &existing);
+                if !diffs.is_empty() {
                     return Err(ProviderError::permanent(format!(
                         "secret {} already exists with a different configuration",
                         name.path()
                     ))
-                    .with_detail("its replication, labels or annotations differ from this resource's")
+                    .with_detail(diffs.join("; "))
                     .with_help(format!(
                         "import it with `tenantform import <address> {}`, or choose another secret_id",
                         name.path()
@@ -259,10 +255,23 @@ impl Secret {
     }
 }
 
-/// Labels compare exactly (the subset test would accept extra labels on the existing secret).
-fn labels_differ(want: &Json, got: &Json) -> bool {
+/// How an existing secret differs from the body we would create it with (empty: it is the
+/// one we asked for). ttl and expireTime are not compared (the expiry is absolute); labels
+/// compare exactly (the subset test would accept extra labels on the existing secret).
+fn differences(body: &Json, existing: &Json) -> Vec<String> {
+    let mut want = body.clone();
+    if let Some(w) = want.as_object_mut() {
+        w.remove("ttl");
+        w.remove("expireTime");
+    }
+    let mut out = json_differences(&want, existing);
     let norm = |j: Option<&Json>| j.cloned().filter(|x| x.as_object().is_some_and(|m| !m.is_empty()));
-    norm(want.get("labels")) != norm(got.get("labels"))
+    let (w, g) = (norm(body.get("labels")), norm(existing.get("labels")));
+    if w != g && !out.iter().any(|d| d.starts_with("labels")) {
+        let show = |j: Option<Json>| j.map(|j| j.to_string()).unwrap_or_else(|| "none".into());
+        out.push(format!("labels: {} here, {} requested", show(g), show(w)));
+    }
+    out
 }
 
 #[async_trait]
@@ -317,6 +326,25 @@ impl ResourceType for Secret {
     async fn create(&self, planned: &Value, ctx: &OpContext) -> Result<Value, ProviderError> {
         let limit = timeouts::for_op(planned, "create", ctx, DEFAULT_TIMEOUT)?;
         within(limit, "create", "creating the secret", self.create_inner(planned, ctx)).await
+    }
+
+    async fn recover(&self, planned: &Value, ctx: &OpContext) -> Result<Recovery, ProviderError> {
+        // The secret_id is ours: read it back, and adopt it only when it is what we asked for.
+        let name = self.name_of(planned)?;
+        let Some(existing) = self.get(ctx, &name).await? else { return Ok(Recovery::NotMade) };
+        let diffs = differences(&self.body(planned), &existing);
+        if diffs.is_empty() {
+            return Ok(Recovery::Found(self.state(&name, &existing, planned)));
+        }
+        Ok(Recovery::Unknown {
+            reason: format!(
+                "secret {} exists with another configuration than this resource's ({}); import it with \
+                 `tenantform import <address> {}` if the interrupted create made it",
+                name.path(),
+                diffs.join("; "),
+                name.path()
+            ),
+        })
     }
 
     async fn read(&self, current: &Value, ctx: &OpContext) -> Result<Option<Value>, ProviderError> {

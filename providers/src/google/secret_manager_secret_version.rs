@@ -9,6 +9,12 @@
 //!   versions created since the attempt started are read back and the one holding our payload
 //!   (compared by content) is adopted; only if there is none does the error say the outcome is
 //!   unknown.
+//! - An interrupted create (the process stopped with the add in flight) is recovered from the
+//!   secret's versions: Secret Manager versions carry no labels and `addVersion` takes no
+//!   request ID, so a version is recognised by its payload. The newest version holding our
+//!   payload is adopted (an add makes the newest version); when only an older one does, newer
+//!   versions were added since and nobody can tell whose it is, so the recovery says so and
+//!   how to import it. A newest version that is disabled cannot be compared either.
 //! - Delete follows `deletion_policy`: `DELETE` (default) destroys the version, `DISABLE`
 //!   disables it, `ABANDON` leaves it. A destroyed or missing version reads as gone.
 //!
@@ -22,8 +28,8 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use serde_json::{json, Value as Json};
 use tenantform_engine::provider::{
-    AttributeSchema, ConfigProblem, OpContext, PlanRequest, PlanResponse, ProviderError, ResourceSchema, ResourceType,
-    Schema,
+    AttributeSchema, ConfigProblem, OpContext, PlanRequest, PlanResponse, ProviderError, Recovery, ResourceSchema,
+    ResourceType, Schema,
 };
 use tenantform_engine::types::Type;
 use tenantform_engine::value::Value;
@@ -210,6 +216,13 @@ impl SecretVersion {
         Ok(None)
     }
 
+    /// The payload of an enabled version (`None` when it cannot be accessed).
+    async fn payload_of(&self, ctx: &OpContext, v: &VersionName) -> Result<Option<Vec<u8>>, ProviderError> {
+        let accessed = found(self.g.secrets.json::<Json>(ctx, ApiRequest::get(format!("/{}:access", v.path()))).await)?;
+        Ok(accessed
+            .and_then(|a| a.pointer("/payload/data").and_then(Json::as_str).and_then(|d| STANDARD.decode(d).ok())))
+    }
+
     async fn set_enabled(&self, ctx: &OpContext, v: &VersionName, enabled: bool) -> Result<Json, ProviderError> {
         let verb = if enabled { "enable" } else { "disable" };
         let req = ApiRequest::post(format!("/{}:{verb}", v.path())).json(json!({})).idempotent(true);
@@ -272,6 +285,54 @@ impl ResourceType for SecretVersion {
     async fn create(&self, planned: &Value, ctx: &OpContext) -> Result<Value, ProviderError> {
         let limit = timeouts::for_op(planned, "create", ctx, DEFAULT_TIMEOUT)?;
         within(limit, "create", "adding the secret version", self.create_inner(planned, ctx)).await
+    }
+
+    async fn recover(&self, planned: &Value, ctx: &OpContext) -> Result<Recovery, ProviderError> {
+        /// How far back older versions are searched for our payload.
+        const LOOK_BACK: u64 = 100;
+        let secret = self.secret_of(planned)?;
+        let data = payload(planned)?;
+        let newest = self.newest(ctx, &secret).await?;
+        let mut older_match = None;
+        for n in (newest.saturating_sub(LOOK_BACK) + 1..=newest).rev() {
+            let v = VersionName { secret: secret.clone(), version: n.to_string() };
+            let Some(meta) = self.get(ctx, &v).await? else { continue };
+            let state = meta.get("state").and_then(Json::as_str).unwrap_or("STATE_UNSPECIFIED");
+            if state == "DESTROYED" {
+                continue;
+            }
+            if n == newest && state != "ENABLED" {
+                return Ok(Recovery::Unknown {
+                    reason: format!(
+                        "the newest version of {} ({n}) is {state}, so its payload cannot be compared with this \
+                         resource's; enable it and plan again, or import it with `tenantform import <address> {}` \
+                         if the interrupted create made it",
+                        secret.path(),
+                        v.path()
+                    ),
+                });
+            }
+            if state != "ENABLED" || self.payload_of(ctx, &v).await?.as_deref() != Some(&data[..]) {
+                continue;
+            }
+            if n == newest {
+                return Ok(Recovery::Found(self.state(&secret, &meta, planned)));
+            }
+            older_match = Some(v);
+            break;
+        }
+        Ok(match older_match {
+            None => Recovery::NotMade,
+            Some(v) => Recovery::Unknown {
+                reason: format!(
+                    "version {} of {} holds this payload, but newer versions were added since, so it may not be the \
+                     one the interrupted create made; import it with `tenantform import <address> {}` if it is",
+                    v.version,
+                    secret.path(),
+                    v.path()
+                ),
+            },
+        })
     }
 
     async fn read(&self, current: &Value, ctx: &OpContext) -> Result<Option<Value>, ProviderError> {

@@ -543,3 +543,208 @@ async fn service_account_key_flow_end_to_end() {
     let e = provider().build(&Value::map([("project", Value::string("p"))])).err().unwrap();
     assert!(e.summary.contains("no Google credentials"));
 }
+
+/// A configured provider that never retries: a lost answer fails its create the way a crash
+/// would leave it (committed, nobody told).
+fn configure_no_retry(secrets: Option<&Handle>, run: Option<&Handle>) -> Arc<Google> {
+    let mut cfg = vec![
+        ("project", Value::string(PROJECT)),
+        ("region", Value::string("us-central1")),
+        ("access_token", Value::string("test-token")),
+    ];
+    if let Some(h) = secrets {
+        cfg.push(("secret_manager_custom_endpoint", Value::string(format!("{}/", h.base_url()))));
+    }
+    if let Some(h) = run {
+        cfg.push(("cloud_run_v2_custom_endpoint", Value::string(format!("{}/", h.base_url()))));
+    }
+    let p = GoogleProvider::new()
+        .with_env(|_| None)
+        .with_pacing(crate::http::RetryPolicy::none(), Duration::from_millis(20));
+    Arc::new(p.build(&Value::map(cfg)).unwrap())
+}
+
+fn recovered(r: tenantform_engine::provider::Recovery) -> Value {
+    match r {
+        tenantform_engine::provider::Recovery::Found(v) => v,
+        other => panic!("expected Found, got {other:?}"),
+    }
+}
+
+fn unknown(r: tenantform_engine::provider::Recovery) -> String {
+    match r {
+        tenantform_engine::provider::Recovery::Unknown { reason } => reason,
+        other => panic!("expected Unknown, got {other:?}"),
+    }
+}
+
+/// What the engine hands `recover`: the planned value with unknowns as null.
+fn as_intent(v: &Value) -> Value {
+    v.clone().unknown_to_null()
+}
+
+#[tokio::test]
+async fn interrupted_secret_and_service_creates_are_recovered_by_name() {
+    use tenantform_engine::provider::Recovery;
+    let sm = emulator(Kind::SecretManager, 0).await;
+    let run = emulator(Kind::CloudRun, 30).await;
+    let g = configure(Some(&sm), Some(&run), &[]);
+    let lossy = configure_no_retry(Some(&sm), Some(&run));
+    let ctx = OpContext { create_token: Some("tok".into()), ..OpContext::default() };
+
+    let secrets = secret_manager_secret::Secret::new(g.clone());
+    let schema = secret_manager_secret::schema().schema;
+    let planned = plan_new(&secrets, &schema, secret_config("lost", &[("tenant", "acme")])).await;
+    assert_eq!(secrets.recover(&as_intent(&planned), &ctx).await.unwrap(), Recovery::NotMade);
+    sm.set_faults(FaultConfig { drop_after_commit: 1, ..Default::default() });
+    let e = secret_manager_secret::Secret::new(lossy.clone()).create(&planned, &ctx).await.unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Transient, "{e}");
+    let found = recovered(secrets.recover(&as_intent(&planned), &ctx).await.unwrap());
+    assert_eq!(found.get("name").and_then(Value::as_str), sm.objects("secrets")[0]["name"].as_str());
+    assert!(diff_against(&schema, &found, &secret_config("lost", &[("tenant", "acme")])).is_empty());
+    let other = plan_new(&secrets, &schema, secret_config("lost", &[("tenant", "other")])).await;
+    let why = unknown(secrets.recover(&as_intent(&other), &ctx).await.unwrap());
+    assert!(why.contains("labels") && why.contains("tenantform import"), "{why}");
+
+    let services = cloud_run_v2_service::Service::new(g.clone());
+    let rschema = cloud_run_v2_service::schema().schema;
+    let planned = plan_new(&services, &rschema, service_config("lost", "hello", "x")).await;
+    assert_eq!(services.recover(&as_intent(&planned), &ctx).await.unwrap(), Recovery::NotMade);
+    run.set_faults(FaultConfig { drop_after_commit: 1, ..Default::default() });
+    let e = cloud_run_v2_service::Service::new(lossy.clone()).create(&planned, &ctx).await.unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Transient, "{e}");
+    let found = recovered(services.recover(&as_intent(&planned), &ctx).await.unwrap());
+    assert_eq!(found.get("uid").and_then(Value::as_str), run.objects("services")[0]["uid"].as_str());
+    let other = plan_new(&services, &rschema, service_config("lost", "other-image", "x")).await;
+    let why = unknown(services.recover(&as_intent(&other), &ctx).await.unwrap());
+    assert!(why.contains("template.containers[0].image"), "{why}");
+    // The adoption check after ALREADY_EXISTS names the fields that differ, too.
+    tokio::time::sleep(Duration::from_millis(60)).await;
+    let e = services.create(&other, &ctx).await.unwrap_err();
+    assert!(e.detail.unwrap_or_default().contains("template.containers[0].image: \"hello\" here"), "{}", e.summary);
+
+    // IAM members are identified by what they say: the default recovery reads them back.
+    let members = cloud_run_v2_service_iam_member::ServiceIamMember::new(g.clone());
+    let member = Value::map([
+        ("name", found.get("id").cloned().unwrap()),
+        ("location", Value::Null),
+        ("project", Value::Null),
+        ("role", Value::string("roles/run.invoker")),
+        ("member", Value::string("allUsers")),
+    ]);
+    assert_eq!(members.recover(&member, &ctx).await.unwrap(), Recovery::NotMade);
+    let made = members.create(&member, &ctx).await.unwrap();
+    assert_eq!(recovered(members.recover(&member, &ctx).await.unwrap()).get("id"), made.get("id"));
+}
+
+#[tokio::test]
+async fn interrupted_secret_version_create_is_recovered_by_payload() {
+    use tenantform_engine::provider::Recovery;
+    let h = emulator(Kind::SecretManager, 0).await;
+    let g = configure(Some(&h), None, &[]);
+    let ctx = OpContext { create_token: Some("tok".into()), ..OpContext::default() };
+    let secret = secret_manager_secret::Secret::new(g.clone()).create(&secret_config("db", &[]), &ctx).await.unwrap();
+    let secret_id = secret.get("id").and_then(Value::as_str).unwrap().to_string();
+    let r = secret_manager_secret_version::SecretVersion::new(g.clone());
+    let plan = version_config(&secret_id, "v1-payload");
+    assert_eq!(r.recover(&plan, &ctx).await.unwrap(), Recovery::NotMade, "no versions at all");
+
+    // The add went through, the answer never came back (the process was stopped).
+    let data = base64::engine::general_purpose::STANDARD.encode("v1-payload");
+    let added: Json = reqwest::Client::new()
+        .post(format!("{}/{secret_id}:addVersion", h.base_url()))
+        .bearer_auth("test-token")
+        .json(&serde_json::json!({"payload": {"data": data}}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let found = recovered(r.recover(&plan, &ctx).await.unwrap());
+    assert_eq!(found.get("name").and_then(Value::as_str), added["name"].as_str());
+    assert_eq!(found.get("version"), Some(&Value::string("1")));
+    assert_eq!(r.read(&found, &ctx).await.unwrap().unwrap(), found);
+    assert_eq!(r.recover(&version_config(&secret_id, "never-added"), &ctx).await.unwrap(), Recovery::NotMade);
+
+    // Someone added a version since: version 1 may or may not be this create's.
+    let v2 = r.create(&version_config(&secret_id, "v2-payload"), &ctx).await.unwrap();
+    let why = unknown(r.recover(&plan, &ctx).await.unwrap());
+    assert!(why.contains("newer versions") && why.contains("versions/1"), "{why}");
+    assert!(!why.contains("v1-payload"), "the payload is never quoted");
+    // A disabled newest version cannot be compared.
+    let mut off = v2.clone();
+    diff::set(&mut off, "enabled", Value::Bool(false));
+    r.update(&v2, &off, &ctx).await.unwrap();
+    assert!(unknown(r.recover(&version_config(&secret_id, "v2-payload"), &ctx).await.unwrap()).contains("DISABLED"));
+}
+
+#[tokio::test]
+async fn a_failed_rollout_returns_the_service_as_partial() {
+    let h = emulator(Kind::CloudRun, 30).await;
+    let g = configure(None, Some(&h), &[]);
+    let r = cloud_run_v2_service::Service::new(g);
+    let e = r
+        .create(&service_config("broken", "gcr.io/acme/does-not-exist", "x"), &OpContext::default())
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Permanent);
+    let partial = e.partial.expect("the service exists although its rollout failed");
+    assert_eq!(partial.get("id"), Some(&Value::string("projects/acme-prod/locations/us-central1/services/broken")));
+    assert_eq!(partial.get("uid").and_then(Value::as_str), h.objects("services")[0]["uid"].as_str());
+    let tc = &partial.get("terminal_condition").and_then(Value::as_list).unwrap()[0];
+    assert_eq!(tc.get("state"), Some(&Value::string("CONDITION_FAILED")));
+}
+
+#[tokio::test]
+async fn default_values_google_omits_do_not_diff() {
+    let h = emulator(Kind::CloudRun, 20).await;
+    let g = configure(None, Some(&h), &[]);
+    let r = cloud_run_v2_service::Service::new(g);
+    let schema = cloud_run_v2_service::schema().schema;
+    let ctx = OpContext::default();
+    // min_instance_count = 0, cpu_idle = false, session_affinity = false, args = [].
+    let mut cfg = service_config("zeros", "hello", "x");
+    let mut template = cfg.get("template").unwrap().clone();
+    diff::set(&mut template, "session_affinity", Value::Bool(false));
+    let mut containers = template.get("containers").unwrap().as_list().unwrap().to_vec();
+    diff::set(&mut containers[0], "args", Value::List(vec![]));
+    diff::set(
+        &mut containers[0],
+        "resources",
+        Value::map([
+            ("limits", Value::Null),
+            ("cpu_idle", Value::Bool(false)),
+            ("startup_cpu_boost", Value::Bool(false)),
+        ]),
+    );
+    diff::set(&mut template, "containers", Value::List(containers));
+    diff::set(&mut cfg, "template", template);
+    let planned = plan_new(&r, &schema, cfg.clone()).await;
+    let s = r.create(&planned, &ctx).await.unwrap();
+    // The wire answer leaves the zero values out, as proto3 JSON does.
+    let raw: Json = reqwest::Client::new()
+        .get(format!("{}/projects/acme-prod/locations/us-central1/services/zeros", h.base_url()))
+        .bearer_auth("test-token")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(raw["template"]["scaling"].get("minInstanceCount").is_none(), "{}", raw["template"]["scaling"]);
+    assert!(raw["template"]["containers"][0]["resources"].get("cpuIdle").is_none());
+    assert!(raw.get("reconciling").is_none());
+    let scaling = s.get("template").unwrap().get("scaling").unwrap();
+    assert_eq!(scaling.get("min_instance_count"), Some(&Value::number(0)));
+    let read = r.read(&s, &ctx).await.unwrap().unwrap();
+    assert_eq!(read, s, "refresh is stable");
+    assert!(diff_against(&schema, &read, &cfg).is_empty(), "{:?}", diff_against(&schema, &read, &cfg));
+    // An import has no configuration to compare with: a computed count the API omitted is 0.
+    let imported = r.import("us-central1/zeros", &ctx).await.unwrap();
+    let scaling = imported.get("template").unwrap().get("scaling").unwrap();
+    assert_eq!(scaling.get("min_instance_count"), Some(&Value::number(0)));
+    // Adoption after a lost answer treats the omitted zeros as equal, too.
+    let adopted = r.create(&plan_new(&r, &schema, cfg.clone()).await, &ctx).await.unwrap();
+    assert_eq!(adopted.get("uid"), s.get("uid"));
+}

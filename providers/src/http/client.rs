@@ -532,12 +532,16 @@ impl ApiClient {
                     let what = describe_transport(&e);
                     tracing::debug!(target: LOG_TARGET, api = %cfg.api, method = %req.method, path = %log_path, attempt, latency_ms, error = %what, "http call failed");
                     if !connect && !idempotent {
-                        return Err(ProviderError::permanent(format!(
+                        // Not a refusal: the change may have happened. Transient (the engine
+                        // keeps the create's intent and resolves it through `recover`), but
+                        // marked retried so nobody replays what is unsafe to repeat.
+                        return Err(ProviderError::transient(format!(
                             "{} {} {}: the response was lost ({what}); the outcome is unknown",
                             cfg.api, req.method, req.path
                         ))
                         .with_detail("the request was sent but no answer arrived; it was not repeated because repeating it is not safe")
                         .with_help("run `tenantform plan` to see whether the change happened, then apply again")
+                        .already_retried()
                         .into());
                     }
                     let wait = policy.backoff(attempt);

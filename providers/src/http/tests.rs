@@ -217,7 +217,8 @@ async fn lost_responses_are_not_replayed_for_non_idempotent_requests() {
     let c = client(&base);
     let e = c.send(&OpContext::default(), ApiRequest::post("/things").json(json!({"name": "a"}))).await.unwrap_err();
     assert_eq!(*count.lock().unwrap(), 1);
-    assert_eq!(e.kind(), ErrorKind::Permanent);
+    assert_eq!(e.kind(), ErrorKind::Transient, "not a refusal: the change may have happened");
+    assert!(e.error.retried, "and never to be replayed by the engine");
     assert!(e.error.summary.contains("outcome is unknown"), "{}", e.error.summary);
     assert!(e.status.is_none());
 

@@ -7,6 +7,13 @@
 //!   name when its parent is the one asked for, and fails naming the difference otherwise.
 //!   Without a `name` (Neon picks one) a lost create response is not replayed.
 //! - `read` reports drift of `name`, `protected` and the parent.
+//! - The create carries the engine's create token as a branch annotation
+//!   (`tenantform-create-token`; annotations are Neon's key/value metadata of a branch, not
+//!   part of the state). An interrupted create is recovered by that annotation, so even a
+//!   branch whose name Neon picked is found; a branch without it (made by an older version)
+//!   is recovered by its configured name and parent.
+//! - A create whose operation fails after the branch exists returns the branch as a partial
+//!   object: the engine keeps it as tainted and replaces it on the next apply.
 //!
 //! Import ID: `<project_id>/<branch_id>`, or a bare `br-…` id (searched in every project the
 //! API key can see).
@@ -14,7 +21,7 @@
 use async_trait::async_trait;
 use serde_json::{json, Value as Json};
 use tenantform_engine::provider::{
-    AttributeSchema, ConfigProblem, OpContext, ProviderError, ResourceSchema, ResourceType, Schema,
+    AttributeSchema, ConfigProblem, OpContext, ProviderError, Recovery, ResourceSchema, ResourceType, Schema,
 };
 use tenantform_engine::types::Type;
 use tenantform_engine::value::Value;
@@ -68,6 +75,9 @@ pub fn schema() -> ResourceSchema {
 }
 
 pub struct Branch(pub Neon);
+
+/// The annotation key holding the create token of the create that made a branch.
+pub const CREATE_TOKEN_ANNOTATION: &str = "tenantform-create-token";
 
 fn validate_protected(v: &Value) -> Result<(), ProviderError> {
     match v.get("protected").and_then(Value::as_str) {
@@ -125,6 +135,53 @@ impl Branch {
             )
             .await?;
         Ok(all.into_iter().find(|b| b["name"] == name))
+    }
+
+    /// The branch of a project annotated with this create token.
+    async fn find_by_token(&self, ctx: &OpContext, project: &str, token: &str) -> Result<Option<Json>, ProviderError> {
+        let mut cursor: Option<String> = None;
+        for _ in 0..1000 {
+            let mut req = ApiRequest::get(format!("/projects/{project}/branches")).query("limit", "1000");
+            if let Some(c) = &cursor {
+                req = req.query("cursor", c);
+            }
+            let page: Json = self.0.client.json(ctx, req).await?;
+            let annotations = &page["annotations"];
+            for b in page["branches"].as_array().into_iter().flatten() {
+                let id = b["id"].as_str().unwrap_or_default();
+                if annotations[id]["value"][CREATE_TOKEN_ANNOTATION] == token {
+                    return Ok(Some(b.clone()));
+                }
+            }
+            let next = page.pointer("/pagination/next").and_then(Json::as_str).filter(|n| !n.is_empty());
+            let empty = page["branches"].as_array().is_none_or(Vec::is_empty);
+            match next {
+                Some(n) if !empty && cursor.as_deref() != Some(n) => cursor = Some(n.to_string()),
+                _ => break,
+            }
+        }
+        Ok(None)
+    }
+
+    /// Whether an existing branch has the parent `planned` asks for (the default branch when
+    /// it names none); `Err` carries both for the message.
+    async fn parent_matches(
+        &self,
+        ctx: &OpContext,
+        project: &str,
+        planned: &Value,
+        existing: &Json,
+    ) -> Result<Result<(), (String, String)>, ProviderError> {
+        let want = match Attrs::new(planned).opt_str_computed("parent_id")? {
+            Some(p) => Some(p.to_string()),
+            None => self.default_branch_id(ctx, project).await?,
+        };
+        let have = existing["parent_id"].as_str().map(str::to_string);
+        if want == have {
+            Ok(Ok(()))
+        } else {
+            Ok(Err((have.unwrap_or_else(|| "none".into()), want.unwrap_or_else(|| "none".into()))))
+        }
     }
 
     async fn default_branch_id(&self, ctx: &OpContext, project: &str) -> Result<Option<String>, ProviderError> {
@@ -194,30 +251,31 @@ impl ResourceType for Branch {
         if let Some(p) = a.opt_str("protected")? {
             spec.insert("protected".into(), json!(p == "yes"));
         }
-        let req = ApiRequest::post(format!("/projects/{project}/branches"))
-            .json(json!({ "branch": spec }))
-            .idempotent(name.is_some());
+        let mut body = json!({ "branch": spec });
+        if let Some(t) = &ctx.create_token {
+            body["annotation_value"] = json!({ CREATE_TOKEN_ANNOTATION: t });
+        }
+        let req = ApiRequest::post(format!("/projects/{project}/branches")).json(body).idempotent(name.is_some());
         match self.0.client.send(ctx, req).await {
             Ok(resp) => {
                 let j = resp.json_value()?;
-                self.0.wait_operations(ctx, project, j.get("operations"), timeout).await?;
                 let id = j["branch"]["id"].as_str().unwrap_or_default().to_string();
+                if let Err(e) = self.0.wait_operations(ctx, project, j.get("operations"), timeout).await {
+                    // The branch exists although its operation failed: hand it back as partial.
+                    return Err(match self.get(ctx, project, &id).await {
+                        Ok(b) if !e.is_transient() => e.with_partial(self.state(&b, planned)),
+                        _ => e,
+                    });
+                }
                 let b = self.get(ctx, project, &id).await?;
                 Ok(self.state(&b, planned))
             }
             Err(e) if e.is_status(409) && name.is_some() => {
                 let name = name.unwrap_or_default();
                 let Some(existing) = self.find_by_name(ctx, project, name).await? else { return Err(e.into()) };
-                let want_parent = match parent {
-                    Some(p) => Some(p.to_string()),
-                    None => self.default_branch_id(ctx, project).await?,
-                };
-                let have_parent = existing["parent_id"].as_str().map(str::to_string);
-                if want_parent != have_parent {
+                if let Err((have, want)) = self.parent_matches(ctx, project, planned, &existing).await? {
                     return Err(ProviderError::permanent(format!(
-                        "a branch named {name:?} already exists in project {project} with a different parent ({} instead of {})",
-                        have_parent.as_deref().unwrap_or("none"),
-                        want_parent.as_deref().unwrap_or("none")
+                        "a branch named {name:?} already exists in project {project} with a different parent ({have} instead of {want})"
                     ))
                     .with_help(format!(
                         "import it with `tenantform import <address> {project}/{}`, or choose another name",
@@ -236,6 +294,52 @@ impl ResourceType for Branch {
                 Ok(state)
             }
             Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn recover(&self, planned: &Value, ctx: &OpContext) -> Result<Recovery, ProviderError> {
+        let project = segment(planned, "project_id")?;
+        if let Some(token) = &ctx.create_token {
+            if let Some(b) = self.find_by_token(ctx, project, token).await? {
+                let id = b["id"].as_str().unwrap_or_default();
+                return Ok(Recovery::Found(self.state(&self.get(ctx, project, id).await?, planned)));
+            }
+        }
+        let Some(name) = Attrs::new(planned).opt_str_computed("name")? else {
+            // Neon picked the name: only the annotation could have told.
+            return Ok(if ctx.create_token.is_some() {
+                Recovery::NotMade
+            } else {
+                Recovery::Unknown {
+                    reason: format!(
+                        "the branch had no configured name and the interrupted create left no create token to look \
+                         for; check the branches of project {project} for one made at that time"
+                    ),
+                }
+            });
+        };
+        let Some(existing) = self.find_by_name(ctx, project, name).await? else { return Ok(Recovery::NotMade) };
+        let id = existing["id"].as_str().unwrap_or_default();
+        if let Some(t) = existing_token(&self.0, ctx, project, id).await? {
+            if ctx.create_token.as_deref() != Some(t.as_str()) {
+                return Ok(Recovery::Unknown {
+                    reason: format!(
+                        "branch {name:?} ({id}) in project {project} was made by another create (its create token \
+                         differs); import it with `tenantform import <address> {project}/{id}` if it is this instance's, \
+                         or choose another name"
+                    ),
+                });
+            }
+        }
+        match self.parent_matches(ctx, project, planned, &existing).await? {
+            Ok(()) => Ok(Recovery::Found(self.state(&self.get(ctx, project, id).await?, planned))),
+            Err((have, want)) => Ok(Recovery::Unknown {
+                reason: format!(
+                    "a branch named {name:?} ({id}) exists in project {project} with another parent ({have} instead of \
+                     {want}); import it with `tenantform import <address> {project}/{id}` if it is this instance's, or \
+                     remove it"
+                ),
+            }),
         }
     }
 
@@ -299,6 +403,17 @@ impl ResourceType for Branch {
         let b = self.get(ctx, &project, &branch).await?;
         Ok(self.state(&b, &Value::map([("protected", Value::Null)])))
     }
+}
+
+/// The create token a branch was annotated with, if any.
+async fn existing_token(
+    neon: &Neon,
+    ctx: &OpContext,
+    project: &str,
+    id: &str,
+) -> Result<Option<String>, ProviderError> {
+    let j: Json = neon.client.json(ctx, ApiRequest::get(format!("/projects/{project}/branches/{id}"))).await?;
+    Ok(j.pointer(&format!("/annotation/value/{CREATE_TOKEN_ANNOTATION}")).and_then(Json::as_str).map(str::to_string))
 }
 
 /// The project holding an object with a bare id (`br-…` under `branches`, `ep-…` under

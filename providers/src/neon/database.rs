@@ -4,13 +4,15 @@
 //! - Create is idempotent by name: a 409 adopts the database when its owner is the one
 //!   configured, and fails naming the actual owner otherwise.
 //! - `read` reports a changed owner as drift.
+//! - An interrupted create is recovered by name: the database of that name is adopted when
+//!   its owner is the configured one.
 //!
 //! Import ID: `<project_id>/<branch_id>/<database_name>`; `id` has the same form.
 
 use async_trait::async_trait;
 use serde_json::{json, Value as Json};
 use tenantform_engine::provider::{
-    AttributeSchema, ConfigProblem, OpContext, ProviderError, ResourceSchema, ResourceType, Schema,
+    AttributeSchema, ConfigProblem, OpContext, ProviderError, Recovery, ResourceSchema, ResourceType, Schema,
 };
 use tenantform_engine::types::Type;
 use tenantform_engine::value::Value;
@@ -95,6 +97,24 @@ impl ResourceType for Database {
             }
             Err(e) => Err(e.into()),
         }
+    }
+
+    async fn recover(&self, planned: &Value, ctx: &OpContext) -> Result<Recovery, ProviderError> {
+        let project = segment(planned, "project_id")?;
+        let branch = segment(planned, "branch_id")?;
+        let name = segment(planned, "name")?;
+        let owner = Attrs::new(planned).str("owner_name")?;
+        let Some(d) = found(self.get(ctx, project, branch, name).await)? else { return Ok(Recovery::NotMade) };
+        if d["owner_name"] != owner {
+            return Ok(Recovery::Unknown {
+                reason: format!(
+                    "database {name:?} exists on branch {branch} owned by {} (configured owner {owner:?}); import it \
+                     with `tenantform import <address> {project}/{branch}/{name}` if the interrupted create made it",
+                    d["owner_name"]
+                ),
+            });
+        }
+        Ok(Recovery::Found(self.state(project, branch, &d, planned)))
     }
 
     async fn read(&self, current: &Value, ctx: &OpContext) -> Result<Option<Value>, ProviderError> {

@@ -7,13 +7,20 @@
 //!   and fails naming the difference otherwise (import it instead).
 //! - Settings left unset are computed by Neon and read back; `read` reports drift of every
 //!   setting.
+//! - An interrupted create of a `read_write` endpoint is recovered by its branch (one such
+//!   endpoint per branch) when its settings are the configured ones. Neon endpoints carry
+//!   no name, label or annotation, so a `read_only` one cannot be told apart from the
+//!   branch's others: recovery answers "not made" when the branch has none, and otherwise
+//!   lists them for the user to import or remove.
+//! - A create whose operation fails after the endpoint exists returns it as a partial object
+//!   (kept tainted and replaced on the next apply).
 //!
 //! Import ID: `<project_id>/<endpoint_id>`, or a bare `ep-…` id.
 
 use async_trait::async_trait;
 use serde_json::{json, Map, Value as Json};
 use tenantform_engine::provider::{
-    AttributeSchema, ConfigProblem, OpContext, ProviderError, ResourceSchema, ResourceType, Schema,
+    AttributeSchema, ConfigProblem, ErrorKind, OpContext, ProviderError, Recovery, ResourceSchema, ResourceType, Schema,
 };
 use tenantform_engine::types::Type;
 use tenantform_engine::value::Value;
@@ -180,8 +187,14 @@ impl ResourceType for Endpoint {
         match self.0.client.send(ctx, req).await {
             Ok(resp) => {
                 let j = resp.json_value()?;
-                self.0.wait_operations(ctx, project, j.get("operations"), timeout).await?;
                 let id = j["endpoint"]["id"].as_str().unwrap_or_default().to_string();
+                if let Err(e) = self.0.wait_operations(ctx, project, j.get("operations"), timeout).await {
+                    // The endpoint exists although its operation failed: hand it back as partial.
+                    return Err(match self.get(ctx, project, &id).await {
+                        Ok(ep) if !e.is_transient() => e.with_partial(self.state(&ep, planned)),
+                        _ => e,
+                    });
+                }
                 Ok(self.state(&self.get(ctx, project, &id).await?, planned))
             }
             Err(e) if e.is_status(409) && ty == "read_write" => {
@@ -209,6 +222,53 @@ impl ResourceType for Endpoint {
                 Ok(self.state(&self.get(ctx, project, &id).await?, planned))
             }
             Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn recover(&self, planned: &Value, ctx: &OpContext) -> Result<Recovery, ProviderError> {
+        let a = Attrs::new(planned);
+        let project = segment(planned, "project_id")?;
+        let branch = segment(planned, "branch_id")?;
+        let ty = a.str_or("type", "read_write")?;
+        let listed = self
+            .0
+            .client
+            .json::<Json>(ctx, ApiRequest::get(format!("/projects/{project}/branches/{branch}/endpoints")))
+            .await;
+        let j = match listed {
+            Ok(j) => j,
+            // No branch, no endpoint.
+            Err(e) if e.error.kind == ErrorKind::NotFound => return Ok(Recovery::NotMade),
+            Err(e) => return Err(e.into()),
+        };
+        let same: Vec<&Json> = j["endpoints"].as_array().into_iter().flatten().filter(|x| x["type"] == ty).collect();
+        let ids = || same.iter().filter_map(|x| x["id"].as_str()).collect::<Vec<_>>().join(", ");
+        match (ty, same.as_slice()) {
+            (_, []) => Ok(Recovery::NotMade),
+            ("read_write", [existing]) => {
+                let id = existing["id"].as_str().unwrap_or_default();
+                let diffs = self.mismatches(existing, &settings_body(planned, None)?);
+                if diffs.is_empty() {
+                    Ok(Recovery::Found(self.state(&self.get(ctx, project, id).await?, planned)))
+                } else {
+                    Ok(Recovery::Unknown {
+                        reason: format!(
+                            "branch {branch} has a read_write endpoint ({id}) with other settings than configured ({}); \
+                             import it with `tenantform import <address> {project}/{id}` if the interrupted create made \
+                             it, or remove it",
+                            diffs.join("; ")
+                        ),
+                    })
+                }
+            }
+            _ => Ok(Recovery::Unknown {
+                reason: format!(
+                    "Neon endpoints carry no name or tag, and branch {branch} has {ty} endpoints ({}) that the \
+                     interrupted create may have made; import the one it made with `tenantform import <address> \
+                     {project}/<endpoint_id>`",
+                    ids()
+                ),
+            }),
         }
     }
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde_json::Value as Json;
 use tenantform_emulators::neon::SEED_PROJECT_ID;
 use tenantform_emulators::{start, FaultConfig, Handle, Kind, Options};
-use tenantform_engine::provider::{ErrorKind, OpContext, ResourceType};
+use tenantform_engine::provider::{ErrorKind, OpContext, ProviderError, Recovery, ResourceType};
 use tenantform_engine::value::Value;
 
 use super::*;
@@ -336,4 +336,172 @@ async fn configure_needs_a_key_and_a_url() {
     let e = p.configure(&Value::map([("api_key", s("k")), ("endpoint", s("console.neon.tech"))])).await.err().unwrap();
     assert!(e.summary.contains("http"), "{}", e.summary);
     assert!(p.configure(&Value::map([("api_key", s("k")), ("endpoint", Value::Null)])).await.is_ok());
+}
+
+/// A provider on the same emulator that never retries: a lost answer fails its create the
+/// way a crash would leave it (committed, nobody told).
+fn no_retry(h: &Handle) -> ConfiguredNeon {
+    let mut cfg = NeonConfig::new(h.base_url(), "test-key");
+    cfg.retry = RetryPolicy::none();
+    cfg.poll_interval = (Duration::from_millis(5), Duration::from_millis(20));
+    ConfiguredNeon::new(&cfg).unwrap()
+}
+
+fn token(t: &str) -> OpContext {
+    OpContext { create_token: Some(t.into()), ..OpContext::default() }
+}
+
+/// What the engine hands `recover`: the planned value with unknowns as null.
+fn as_intent(v: &Value) -> Value {
+    v.clone().unknown_to_null()
+}
+
+fn recovered(r: Recovery) -> Value {
+    match r {
+        Recovery::Found(v) => v,
+        other => panic!("expected Found, got {other:?}"),
+    }
+}
+
+fn unknown(r: Recovery) -> String {
+    match r {
+        Recovery::Unknown { reason } => reason,
+        other => panic!("expected Unknown, got {other:?}"),
+    }
+}
+
+/// Creates with the answer lost; returns the error (the object is committed).
+async fn lost_create(h: &Handle, t: &str, plan: &Value, ctx: &OpContext) -> ProviderError {
+    // Let earlier operations finish so the one create is not refused with 423.
+    tokio::time::sleep(Duration::from_millis(60)).await;
+    h.set_faults(FaultConfig { drop_after_commit: 1, ..Default::default() });
+    let e = no_retry(h).resource(t).unwrap().create(plan, ctx).await.unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Transient, "a lost answer is not a refusal: {e}");
+    e
+}
+
+#[tokio::test]
+async fn interrupted_branch_creates_are_recovered_by_their_create_token() {
+    let (h, p) = setup().await;
+    let r = res(&p, "neon_branch");
+    // Neon picks the name: only the annotation can tell which branch the create made.
+    let unnamed = planned(&branch::schema(), &[("project_id", s(SEED_PROJECT_ID))]);
+    lost_create(&h, "neon_branch", &unnamed, &token("tok-unnamed")).await;
+    let made: Vec<Json> = h.objects("branches").into_iter().filter(|b| b["default"] == false).collect();
+    assert_eq!(made.len(), 1);
+    let found = recovered(r.recover(&as_intent(&unnamed), &token("tok-unnamed")).await.unwrap());
+    assert_eq!(get_str(&found, "id"), made[0]["id"].as_str().unwrap());
+    assert_eq!(get_str(&found, "parent_id"), main_branch(&h));
+    assert_eq!(r.read(&found, &ctx()).await.unwrap().unwrap(), found);
+    assert_eq!(r.recover(&as_intent(&unnamed), &token("tok-other")).await.unwrap(), Recovery::NotMade);
+    assert!(unknown(r.recover(&as_intent(&unnamed), &ctx()).await.unwrap()).contains("no configured name"));
+
+    // A named branch: the token finds it too, and a branch of that name made by another
+    // create is not taken for ours.
+    let named = planned(&branch::schema(), &[("project_id", s(SEED_PROJECT_ID)), ("name", s("tenant-x"))]);
+    lost_create(&h, "neon_branch", &named, &token("tok-named")).await;
+    let id = named_id(&h, "tenant-x");
+    assert_eq!(get_str(&recovered(r.recover(&as_intent(&named), &token("tok-named")).await.unwrap()), "id"), id);
+    let why = unknown(r.recover(&as_intent(&named), &token("tok-later")).await.unwrap());
+    assert!(why.contains("another create") && why.contains(&format!("{SEED_PROJECT_ID}/{id}")), "{why}");
+    // Made without a token (an older tenantform): found by name and parent.
+    let old = planned(&branch::schema(), &[("project_id", s(SEED_PROJECT_ID)), ("name", s("tenant-old"))]);
+    lost_create(&h, "neon_branch", &old, &ctx()).await;
+    let id = named_id(&h, "tenant-old");
+    assert_eq!(get_str(&recovered(r.recover(&as_intent(&old), &token("tok-old")).await.unwrap()), "id"), id);
+    let other_parent = with(&old, &[("parent_id", s(&named_id(&h, "tenant-x")))]);
+    assert!(unknown(r.recover(&as_intent(&other_parent), &token("tok-old")).await.unwrap()).contains("another parent"));
+    let absent = planned(&branch::schema(), &[("project_id", s(SEED_PROJECT_ID)), ("name", s("never-made"))]);
+    assert_eq!(r.recover(&as_intent(&absent), &token("tok-none")).await.unwrap(), Recovery::NotMade);
+}
+
+fn named_id(h: &Handle, name: &str) -> String {
+    let b = named(h, "branches", name);
+    assert_eq!(b.len(), 1, "{name}");
+    b[0]["id"].as_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn interrupted_endpoint_and_database_creates_are_recovered() {
+    let (h, p) = setup().await;
+    let br = res(&p, "neon_branch")
+        .create(&planned(&branch::schema(), &[("project_id", s(SEED_PROJECT_ID)), ("name", s("t3"))]), &ctx())
+        .await
+        .unwrap();
+    let b = get_str(&br, "id");
+    let ep = res(&p, "neon_endpoint");
+    let rw = planned(
+        &endpoint::schema(),
+        &[("project_id", s(SEED_PROJECT_ID)), ("branch_id", s(&b)), ("autoscaling_limit_max_cu", Value::number(2))],
+    );
+    assert_eq!(ep.recover(&as_intent(&rw), &token("t")).await.unwrap(), Recovery::NotMade);
+    lost_create(&h, "neon_endpoint", &rw, &token("t")).await;
+    let made: Vec<Json> = h.objects("endpoints").into_iter().filter(|e| e["branch_id"] == b.as_str()).collect();
+    assert_eq!(made.len(), 1);
+    let found = recovered(ep.recover(&as_intent(&rw), &token("t")).await.unwrap());
+    assert_eq!(get_str(&found, "id"), made[0]["id"].as_str().unwrap());
+    assert_eq!(found.get("autoscaling_limit_max_cu"), Some(&Value::number(2)));
+    let other = with(&rw, &[("autoscaling_limit_max_cu", Value::number(4))]);
+    assert!(unknown(ep.recover(&as_intent(&other), &token("t")).await.unwrap()).contains("autoscaling_limit_max_cu"));
+    // read_only endpoints are not unique per branch.
+    let ro = with(&rw, &[("type", s("read_only"))]);
+    assert_eq!(ep.recover(&as_intent(&ro), &token("t")).await.unwrap(), Recovery::NotMade);
+    lost_create(&h, "neon_endpoint", &ro, &token("t2")).await;
+    let why = unknown(ep.recover(&as_intent(&ro), &token("t2")).await.unwrap());
+    assert!(why.contains("read_only") && why.contains("tenantform import"), "{why}");
+    let gone = with(&rw, &[("branch_id", s("br-no-such-branch"))]);
+    assert_eq!(ep.recover(&as_intent(&gone), &token("t")).await.unwrap(), Recovery::NotMade);
+
+    let db = res(&p, "neon_database");
+    let dp = planned(
+        &database::schema(),
+        &[
+            ("project_id", s(SEED_PROJECT_ID)),
+            ("branch_id", s(&b)),
+            ("name", s("app")),
+            ("owner_name", s("neondb_owner")),
+        ],
+    );
+    assert_eq!(db.recover(&as_intent(&dp), &token("d")).await.unwrap(), Recovery::NotMade);
+    lost_create(&h, "neon_database", &dp, &token("d")).await;
+    let found = recovered(db.recover(&as_intent(&dp), &token("d")).await.unwrap());
+    assert_eq!(get_str(&found, "id"), format!("{SEED_PROJECT_ID}/{b}/app"));
+    let other = with(&dp, &[("owner_name", s("someone"))]);
+    assert!(unknown(db.recover(&as_intent(&other), &token("d")).await.unwrap()).contains("owned by"));
+
+    // Roles are named: the default recovery reads them back, password included.
+    let rp = planned(&role::schema(), &[("project_id", s(SEED_PROJECT_ID)), ("branch_id", s(&b)), ("name", s("app"))]);
+    assert_eq!(res(&p, "neon_role").recover(&as_intent(&rp), &token("r")).await.unwrap(), Recovery::NotMade);
+    lost_create(&h, "neon_role", &rp, &token("r")).await;
+    let found = recovered(res(&p, "neon_role").recover(&as_intent(&rp), &token("r")).await.unwrap());
+    assert!(get_str(&found, "password").starts_with("npg_"));
+}
+
+#[tokio::test]
+async fn a_failed_operation_after_the_object_exists_returns_it_as_partial() {
+    let (h, p) = setup().await;
+    let fail = |action: &str| {
+        let action = action.to_string();
+        h.core()
+            .store
+            .with(|c| c.insert("_fail_operations", &action, serde_json::json!({"action": action.clone(), "count": 1})))
+    };
+    fail("create_branch");
+    let plan = planned(&branch::schema(), &[("project_id", s(SEED_PROJECT_ID)), ("name", s("doomed"))]);
+    let e = res(&p, "neon_branch").create(&plan, &ctx()).await.unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Permanent);
+    assert!(e.summary.contains("create_branch") && e.summary.contains("failed"), "{}", e.summary);
+    let partial = e.partial.expect("the branch exists");
+    assert_eq!(get_str(&partial, "id"), named_id(&h, "doomed"));
+    assert_eq!(get_str(&partial, "name"), "doomed");
+
+    let b = get_str(&partial, "id");
+    fail("start_compute");
+    let e = res(&p, "neon_endpoint")
+        .create(&planned(&endpoint::schema(), &[("project_id", s(SEED_PROJECT_ID)), ("branch_id", s(&b))]), &ctx())
+        .await
+        .unwrap_err();
+    let partial = e.partial.expect("the endpoint exists");
+    assert!(get_str(&partial, "id").starts_with("ep-"));
+    assert_eq!(get_str(&partial, "branch_id"), b);
 }

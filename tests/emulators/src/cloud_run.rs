@@ -12,7 +12,10 @@
 //! `uri`, revisions and traffic statuses. Server defaults are filled in as the real API does
 //! (port 8080, 1 CPU / 512Mi, concurrency 80, timeout 300s, max 100 instances, 100% traffic
 //! to the latest revision, the default compute service account), so clients must cope with
-//! them. int64 counters (`generation`) are JSON strings. An image whose name contains
+//! them. int64 counters (`generation`) are JSON strings. Answers are proto3 JSON: a field at
+//! its default value (`0`, `false`, `""`, an empty list or map, an enum's `…_UNSPECIFIED`) is
+//! omitted, as the real API does, so `minInstanceCount: 0` or `reconciling: false` never
+//! appear. An image whose name contains
 //! `does-not-exist` fails to deploy: the operation ends with an `error` and the service's
 //! `terminalCondition` is `CONDITION_FAILED`. Services live in the shared store (collection
 //! `services`), operations in `operations`, IAM policies in `iam_policies`.
@@ -50,7 +53,23 @@ pub fn spec() -> Spec {
 }
 
 fn router(core: Shared) -> axum::Router {
-    crate::google::api_router(core, "v2", handle)
+    crate::google::api_router(core, "v2", handle, output)
+}
+
+/// The answer as the real API prints it: proto3 JSON, default-valued fields omitted
+/// (`minInstanceCount: 0`, `reconciling: false`, empty lists and maps are absent).
+fn output(req: &GRequest, j: &Json) -> Json {
+    let Some((segs, verb)) = split_path(&req.path, "/v2/") else { return j.clone() };
+    let ty = match (segs.last().copied(), verb, req.method.as_str()) {
+        (_, Some("getIamPolicy" | "setIamPolicy"), _) => "GoogleIamV1Policy",
+        (_, Some("wait"), _) => "GoogleLongrunningOperation",
+        (Some("operations"), None, _) => "GoogleLongrunningListOperationsResponse",
+        (Some("services"), None, "GET") => "GoogleCloudRunV2ListServicesResponse",
+        _ if segs.iter().rev().nth(1) == Some(&"operations") => "GoogleLongrunningOperation",
+        (_, None, "GET") => "GoogleCloudRunV2Service",
+        _ => "GoogleLongrunningOperation",
+    };
+    schema::run_v2().output(ty, j)
 }
 
 fn admin(core: Shared) -> axum::Router {

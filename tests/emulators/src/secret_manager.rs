@@ -8,7 +8,8 @@
 //! with the project **number**, 409 `ALREADY_EXISTS` on a duplicate, 404 after delete, standard
 //! base64 payloads of at most 64 KiB with optional CRC32C checks, `latest` = the most recently
 //! created version (so a disabled newest version makes `latest:access` fail), 401 for unknown
-//! or expired issued tokens. Secrets live in the shared store (collection `secrets`, versions
+//! or expired issued tokens. Answers are proto3 JSON: default-valued fields (empty `labels`,
+//! `false`, `0`, `""`) are omitted, as the real API does. Secrets live in the shared store (collection `secrets`, versions
 //! under `_versions`; payloads never appear in the admin listing), IAM policies in
 //! `iam_policies`.
 
@@ -31,7 +32,25 @@ pub fn spec() -> Spec {
 }
 
 fn router(core: Shared) -> axum::Router {
-    crate::google::api_router(core, "v1", handle)
+    crate::google::api_router(core, "v1", handle, output)
+}
+
+/// The answer as the real API prints it: proto3 JSON, default-valued fields omitted (empty
+/// `labels`, `clientSpecifiedPayloadChecksum: false`, … are absent).
+fn output(req: &GRequest, j: &Json) -> Json {
+    let Some((segs, verb)) = split_path(&req.path, "/v1/") else { return j.clone() };
+    let ty = match (segs.as_slice(), verb, req.method.as_str()) {
+        (_, Some("getIamPolicy" | "setIamPolicy"), _) => "Policy",
+        (_, Some("addVersion" | "enable" | "disable" | "destroy"), _) => "SecretVersion",
+        (_, Some("access"), _) => "AccessSecretVersionResponse",
+        ([.., "secrets"], None, "GET") => "ListSecretsResponse",
+        ([.., "versions"], None, "GET") => "ListSecretVersionsResponse",
+        ([.., "versions", _], None, _) => "SecretVersion",
+        ([.., "secrets", _], None, "DELETE") => return j.clone(),
+        ([.., "secrets"], None, _) | ([.., "secrets", _], None, _) => "Secret",
+        _ => return j.clone(),
+    };
+    schema::secretmanager_v1().output(ty, j)
 }
 
 fn admin(_core: Shared) -> axum::Router {

@@ -554,6 +554,18 @@ fn clash(c: &Collections, zone: &str, rec: &Map<String, J>, except: Option<&str>
     None
 }
 
+/// A record as the API shows it. The store keeps `zone_id`/`zone_name` for its own lookups,
+/// but Cloudflare stopped returning them on DNS records (deprecated 2024-11-30), so clients
+/// must know the zone from their request.
+fn render_record(d: J) -> J {
+    let mut out = public(d);
+    if let J::Object(m) = &mut out {
+        m.remove("zone_id");
+        m.remove("zone_name");
+    }
+    out
+}
+
 fn need_record(c: &Collections, zone: &str, id: &str) -> Result<J, Response> {
     need_zone(c, zone)?;
     c.get("dns_records", id)
@@ -586,11 +598,11 @@ pub async fn list_dns_records(
                     .is_none_or(|p| d["proxied"].as_bool().is_some_and(|b| p == if b { "true" } else { "false" }))
         }))
     })?;
-    list_response(items.into_iter().map(public).collect(), page, per_page)
+    list_response(items.into_iter().map(render_record).collect(), page, per_page)
 }
 
 pub async fn get_dns_record(State(s): State<Shared>, Path((zone, id)): Path<(String, String)>) -> R {
-    ok(200, public(s.store.with(|c| need_record(c, &zone, &id))?))
+    ok(200, render_record(s.store.with(|c| need_record(c, &zone, &id))?))
 }
 
 pub async fn create_dns_record(State(s): State<Shared>, Path(zone): Path<String>, body: Bytes) -> R {
@@ -613,7 +625,7 @@ pub async fn create_dns_record(State(s): State<Shared>, Path(zone): Path<String>
         rec.insert("modified_on".into(), json!(now));
         let doc = J::Object(rec);
         c.insert("dns_records", &id, doc.clone());
-        ok(200, doc)
+        ok(200, render_record(doc))
     })
 }
 
@@ -642,7 +654,7 @@ async fn write_record(s: Shared, zone: String, id: String, body: Bytes, partial:
         rec.insert("modified_on".into(), json!(now_rfc3339()));
         let doc = J::Object(rec);
         c.insert("dns_records", &id, doc.clone());
-        ok(200, doc)
+        ok(200, render_record(doc))
     })
 }
 

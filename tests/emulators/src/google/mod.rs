@@ -61,7 +61,10 @@ pub type ApiFn = fn(&Core, &mut Collections, &GRequest, &str) -> Result<Json, Ap
 
 /// The routes of a Google API emulator: everything under `/{version}/` goes to `api` (after
 /// the bearer-token check), and `POST /token` is the OAuth token endpoint.
-pub fn api_router(core: Shared, version: &'static str, api: ApiFn) -> Router {
+/// Turns an API's answer into what the wire carries (proto3 JSON: defaults omitted).
+pub type OutputFn = fn(&GRequest, &Json) -> Json;
+
+pub fn api_router(core: Shared, version: &'static str, api: ApiFn, output: OutputFn) -> Router {
     let token_core = core.clone();
     Router::new()
         .route(
@@ -95,7 +98,7 @@ pub fn api_router(core: Shared, version: &'static str, api: ApiFn) -> Router {
                         api(&core, c, &req, &caller)
                     });
                     match result {
-                        Ok(j) => (StatusCode::OK, axum::Json(j)).into_response(),
+                        Ok(j) => (StatusCode::OK, axum::Json(output(&req, &j))).into_response(),
                         Err(e) => e.into_response(),
                     }
                 }

@@ -126,6 +126,104 @@ fn join(at: &str, field: &str) -> String {
 }
 
 impl Schemas {
+    /// `v`, a message of type `schema`, as Google's proto3 JSON prints it: every field at its
+    /// default value is left out — `0`, `false`, `""`, an enum's zero value (`…_UNSPECIFIED`),
+    /// an empty list or map, `null` — while a set message stays even when empty (`{}`: presence
+    /// means something, as in `replication.automatic`). List elements and map values are always
+    /// printed. An `Any` (`{"@type": …}`, e.g. an Operation's `response`) is printed as the
+    /// message it names. Fields the schema does not know are kept.
+    pub fn output(&self, schema: &str, v: &Json) -> Json {
+        self.out_message(schema, v)
+    }
+
+    fn out_message(&self, schema: &str, v: &Json) -> Json {
+        let (Some(def), Json::Object(m)) = (self.doc.schemas.get(schema), v) else { return v.clone() };
+        let mut out = serde_json::Map::new();
+        for (k, val) in m {
+            match def.properties.get(k) {
+                None => {
+                    out.insert(k.clone(), val.clone());
+                }
+                Some(p) => {
+                    if let Some(x) = self.out_field(p, val) {
+                        out.insert(k.clone(), x);
+                    }
+                }
+            }
+        }
+        Json::Object(out)
+    }
+
+    /// A field's value as printed, `None` when it is at its default.
+    fn out_field(&self, p: &Prop, v: &Json) -> Option<Json> {
+        if v.is_null() {
+            return None;
+        }
+        if let Some(r) = &p.reference {
+            return Some(self.out_message(r, v));
+        }
+        match (p.ty.as_deref(), v) {
+            (Some("array"), Json::Array(items)) => {
+                if items.is_empty() {
+                    return None;
+                }
+                let item = p.items.as_deref();
+                Some(Json::Array(items.iter().map(|x| item.map_or(x.clone(), |i| self.out_element(i, x))).collect()))
+            }
+            (Some("object"), Json::Object(m)) => match p.additional.as_deref() {
+                Some(add) if add.ty.as_deref() == Some("any") => Some(self.out_any(v)),
+                Some(add) => {
+                    if m.is_empty() {
+                        return None;
+                    }
+                    Some(Json::Object(m.iter().map(|(k, x)| (k.clone(), self.out_element(add, x))).collect()))
+                }
+                None => Some(v.clone()),
+            },
+            (Some("string"), Json::String(s)) => {
+                let zero = s.is_empty()
+                    || (matches!(p.format.as_deref(), Some("int64" | "uint64")) && s == "0")
+                    || p.enumeration.as_ref().and_then(|e| e.first()).is_some_and(|first| first == s);
+                (!zero).then(|| v.clone())
+            }
+            (Some("string"), Json::Number(n)) if matches!(p.format.as_deref(), Some("int64" | "uint64")) => {
+                (n.as_f64() != Some(0.0)).then(|| v.clone())
+            }
+            (Some("integer" | "number"), Json::Number(n)) => (n.as_f64() != Some(0.0)).then(|| v.clone()),
+            (Some("boolean"), Json::Bool(b)) => b.then(|| v.clone()),
+            _ => Some(v.clone()),
+        }
+    }
+
+    /// A list element or map value: always printed, messages in proto3 form.
+    fn out_element(&self, p: &Prop, v: &Json) -> Json {
+        match &p.reference {
+            Some(r) => self.out_message(r, v),
+            None => v.clone(),
+        }
+    }
+
+    /// A `google.protobuf.Any`: the message its `@type` names, when this document has it.
+    fn out_any(&self, v: &Json) -> Json {
+        let Some(ty) = v.get("@type").and_then(Json::as_str) else { return v.clone() };
+        let full = ty.rsplit('/').next().unwrap_or(ty);
+        let camel: String = full
+            .split('.')
+            .map(|part| {
+                let mut c = part.chars();
+                c.next().map(|f| f.to_ascii_uppercase().to_string() + c.as_str()).unwrap_or_default()
+            })
+            .collect();
+        let short = full.rsplit('.').next().unwrap_or(full);
+        if self.doc.schemas.contains_key(&camel) {
+            self.out_message(&camel, v)
+        } else if self.doc.schemas.contains_key(short) {
+            self.out_message(short, v)
+        } else {
+            v.clone()
+        }
+    }
+
     /// Validates `body` as message `schema`; `root` prefixes field paths in messages the way
     /// Google names the request's body field (`"service"`, `"secret"`, or `""`).
     pub fn validate(&self, schema: &str, body: &Json, root: &str) -> Result<(), ApiError> {
@@ -290,6 +388,42 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    #[test]
+    fn output_omits_default_values_like_proto3_json() {
+        let s = run_v2();
+        let svc = json!({
+            "name": "projects/1/locations/l/services/a", "description": "", "generation": "0",
+            "reconciling": false, "labels": {}, "customAudiences": [], "launchStage": "LAUNCH_STAGE_UNSPECIFIED",
+            "template": {"scaling": {"minInstanceCount": 0, "maxInstanceCount": 3},
+                         "containers": [{"image": "x", "args": [], "env": [{"name": "A", "value": ""}],
+                                         "resources": {"cpuIdle": false, "limits": {"cpu": "1"}}}]},
+            "binaryAuthorization": {"useDefault": false},
+            "terminalCondition": {"type": "Ready", "state": "CONDITION_SUCCEEDED", "severity": "SEVERITY_UNSPECIFIED"},
+        });
+        let out = s.output("GoogleCloudRunV2Service", &svc);
+        assert_eq!(
+            out,
+            json!({
+                "name": "projects/1/locations/l/services/a",
+                "template": {"scaling": {"maxInstanceCount": 3},
+                             "containers": [{"image": "x", "env": [{"name": "A"}], "resources": {"limits": {"cpu": "1"}}}]},
+                "binaryAuthorization": {},
+                "terminalCondition": {"type": "Ready", "state": "CONDITION_SUCCEEDED"},
+            })
+        );
+        let op = json!({"name": "op", "done": false, "response": {"@type": "type.googleapis.com/google.cloud.run.v2.Service", "reconciling": false, "uri": "u"}});
+        assert_eq!(
+            s.output("GoogleLongrunningOperation", &op),
+            json!({"name": "op", "response": {"@type": "type.googleapis.com/google.cloud.run.v2.Service", "uri": "u"}})
+        );
+        let sm = secretmanager_v1();
+        let secret = json!({"name": "n", "replication": {"automatic": {}}, "labels": {}, "annotations": {"a": ""}});
+        assert_eq!(
+            sm.output("Secret", &secret),
+            json!({"name": "n", "replication": {"automatic": {}}, "annotations": {"a": ""}})
+        );
+    }
 
     #[test]
     fn rejects_v1_knative_bodies_and_wrong_types_like_google() {

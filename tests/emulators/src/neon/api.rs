@@ -115,6 +115,20 @@ pub async fn get_project(State(s): State<Shared>, Path(p): Path<String>) -> R {
     ok(200, json!({"project": project}))
 }
 
+/// `POST /_emulator/fail_operations {"action": "create_branch", "count": 1}`: the next
+/// `count` operations of that action end `failed` (the object they work on stays), as Neon's
+/// do when the control plane cannot finish them.
+pub async fn admin_fail_operations(State(s): State<Shared>, body: Bytes) -> R {
+    let m = body_object(&body, false)?;
+    let action = req_str(&m, "", "action")?;
+    let count = opt_num(&m, "", "count")?.unwrap_or(1.0);
+    if count < 0.0 || count.fract() != 0.0 {
+        return Err(e(400, "count must be a non-negative integer"));
+    }
+    s.store.with(|c| c.insert(model::FAIL_OPS, &action, json!({"action": action, "count": count as u64})));
+    ok(200, json!({"action": action, "count": count as u64}))
+}
+
 pub async fn admin_create_project(State(s): State<Shared>, body: Bytes) -> R {
     let m = body_object(&body, true)?;
     let id = opt_str(&m, "", "id")?.unwrap_or_else(|| model::branch_id().replacen("br-", "", 1));
@@ -176,12 +190,31 @@ pub async fn list_branches(
     if offset + page.len() < total {
         pagination["next"] = json!(format!("off-{}", offset + page.len()));
     }
-    ok(200, json!({"branches": page, "annotations": {}, "pagination": pagination}))
+    let annotations: Map<String, Json_> = branches
+        .iter()
+        .skip(offset)
+        .take(limit)
+        .filter(|b| b.get("_annotation").is_some())
+        .map(|b| (b["id"].as_str().unwrap_or_default().to_string(), model::render_annotation(b)))
+        .collect();
+    ok(200, json!({"branches": page, "annotations": annotations, "pagination": pagination}))
 }
 
 pub async fn get_branch(State(s): State<Shared>, Path((p, b)): Path<(String, String)>) -> R {
     let branch = s.store.with(|c| need_branch(c, &p, &b))?;
-    ok(200, json!({"branch": model::render_branch(&s, &branch), "annotation": {"value": {}}}))
+    ok(200, json!({"branch": model::render_branch(&s, &branch), "annotation": model::render_annotation(&branch)}))
+}
+
+/// `annotation_value` of a create: an object of at most 50 string properties.
+fn annotation_value(m: &Map<String, Json_>) -> Result<Option<Map<String, Json_>>, Response> {
+    let Some(v) = obj(m, "annotation_value", false)? else { return Ok(None) };
+    if v.len() > 50 {
+        return Err(e(400, "annotation_value must have at most 50 properties"));
+    }
+    if v.values().any(|x| !x.is_string()) {
+        return Err(e(400, "annotation_value values must be strings"));
+    }
+    Ok(Some(v.clone()))
 }
 
 pub async fn create_branch(State(s): State<Shared>, Path(p): Path<String>, body: Bytes) -> R {
@@ -196,6 +229,7 @@ pub async fn create_branch(State(s): State<Shared>, Path(p): Path<String>, body:
     let parent_lsn = opt_str(spec, "branch", "parent_lsn")?;
     let parent_ts = opt_str(spec, "branch", "parent_timestamp")?;
     let protected = opt_bool(spec, "branch", "protected")?;
+    let annotation = annotation_value(&m)?;
     if let Some(src) = opt_str(spec, "branch", "init_source")? {
         if !["parent-data", "schema-only"].contains(&src.as_str()) {
             return Err(e(400, "branch.init_source must be parent-data or schema-only"));
@@ -244,6 +278,10 @@ pub async fn create_branch(State(s): State<Shared>, Path(p): Path<String>, body:
         }
         if let Some(pr) = protected {
             branch["protected"] = json!(pr);
+        }
+        if let Some(a) = &annotation {
+            let now = model::now_rfc3339();
+            branch["_annotation"] = json!({"value": a, "created_at": now, "updated_at": now});
         }
         c.insert("branches", &id, branch.clone());
         let mut ops = vec![model::new_op(&s, c, &p, Some(&id), None, "create_branch")];

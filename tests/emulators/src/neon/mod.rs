@@ -11,9 +11,16 @@
 //! - errors are `{"code": "...", "message": "..."}` (the `code` strings are ours: the spec
 //!   leaves them free-form).
 //!
+//! - a branch create may carry `annotation_value` (at most 50 string properties): the branch's
+//!   GET answers it as `annotation` (`{object: {type, id}, value, created_at, updated_at}`)
+//!   and the list as `annotations`, a map by branch id;
+//! - an operation can end `failed` (with `error`), while the object it worked on stays.
+//!
 //! Collections in the store: `projects`, `branches`, `endpoints`, `roles`, `databases`,
 //! `operations`. Admin: `POST /_emulator/projects {"id"?, "name"?}` creates a project with
-//! a default branch `main`, role `neondb_owner`, database `neondb` and a read-write endpoint.
+//! a default branch `main`, role `neondb_owner`, database `neondb` and a read-write endpoint;
+//! `POST /_emulator/fail_operations {"action": "create_branch", "count": 1}` makes the next
+//! operations of an action fail.
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -65,7 +72,10 @@ fn router(core: Shared) -> Router {
 }
 
 fn admin(core: Shared) -> Router {
-    Router::new().route("/_emulator/projects", post(api::admin_create_project)).with_state(core)
+    Router::new()
+        .route("/_emulator/projects", post(api::admin_create_project))
+        .route("/_emulator/fail_operations", post(api::admin_fail_operations))
+        .with_state(core)
 }
 
 fn seed(core: &Core) {

@@ -85,6 +85,13 @@ pub fn new_op(
     if let Some(e) = endpoint {
         op["endpoint_id"] = json!(e);
     }
+    if let Some(f) = c.get_mut(FAIL_OPS, action) {
+        let left = f["count"].as_u64().unwrap_or(0);
+        if left > 0 {
+            f["count"] = json!(left - 1);
+            op["_fail"] = json!(true);
+        }
+    }
     c.insert("operations", &id, op.clone());
     render_op(core, &op)
 }
@@ -94,7 +101,9 @@ pub fn render_op(core: &Core, op: &Json) -> Json {
     let started = op["_started"].as_u64().unwrap_or(0);
     let ready = op["_ready_at"].as_u64().unwrap_or(0);
     let p = core.progress(started, ready);
-    let status = if core.is_ready(ready) {
+    let status = if core.is_ready(ready) && op["_fail"] == true {
+        "failed"
+    } else if core.is_ready(ready) {
         "finished"
     } else if p < 0.2 {
         "scheduling"
@@ -103,8 +112,33 @@ pub fn render_op(core: &Core, op: &Json) -> Json {
     };
     let mut out = public(op.clone());
     out["status"] = json!(status);
-    if status == "finished" {
+    if status == "finished" || status == "failed" {
         out["total_duration_ms"] = json!(ready.saturating_sub(started));
+    }
+    if status == "failed" {
+        out["failures_count"] = json!(1);
+        out["error"] = json!(format!(
+            "{} failed: the control plane could not complete the operation",
+            op["action"].as_str().unwrap_or("operation")
+        ));
+    }
+    out
+}
+
+/// The collection of scheduled operation failures (by action), set through the admin route.
+pub const FAIL_OPS: &str = "_fail_operations";
+
+/// A branch's annotation as shown (`AnnotationData`): an empty value when it has none.
+pub fn render_annotation(b: &Json) -> Json {
+    let a = &b["_annotation"];
+    let mut out = json!({
+        "object": {"type": "console/branch", "id": b["id"]},
+        "value": a.get("value").cloned().unwrap_or(json!({})),
+    });
+    for k in ["created_at", "updated_at"] {
+        if let Some(t) = a.get(k) {
+            out[k] = t.clone();
+        }
     }
     out
 }

@@ -5,7 +5,8 @@ discovery documents shipped in PyPI google-api-python-client
 Usage: python3 extract.py <documents-dir>   (writes run_v2.json and secretmanager_v1.json here)
 
 Only the structure is kept (field names, JSON types, formats, enums, output-only flags), for
-every schema reachable from the roots below.
+every schema reachable from the roots below: the request bodies the emulators validate and the
+responses whose default-valued fields they omit, as proto3 JSON does.
 """
 import json
 import os
@@ -13,10 +14,14 @@ import sys
 
 ROOTS = {
     "run.v2.json": ("run_v2.json", ["GoogleCloudRunV2Service", "GoogleIamV1SetIamPolicyRequest",
-                                     "GoogleLongrunningWaitOperationRequest"]),
+                                     "GoogleLongrunningWaitOperationRequest", "GoogleLongrunningOperation",
+                                     "GoogleCloudRunV2ListServicesResponse",
+                                     "GoogleLongrunningListOperationsResponse"]),
     "secretmanager.v1.json": ("secretmanager_v1.json", ["Secret", "AddSecretVersionRequest",
                                                          "SetIamPolicyRequest", "EnableSecretVersionRequest",
-                                                         "DisableSecretVersionRequest", "DestroySecretVersionRequest"]),
+                                                         "DisableSecretVersionRequest", "DestroySecretVersionRequest",
+                                                         "SecretVersion", "ListSecretsResponse",
+                                                         "ListSecretVersionsResponse", "AccessSecretVersionResponse"]),
 }
 
 
