@@ -322,23 +322,27 @@ async fn create_retrying(
             Ok(v) => return Ok(v),
             Err(e) => e,
         };
-        if e.kind != ErrorKind::Transient || e.retried || e.partial.is_some() {
+        if e.kind != ErrorKind::Transient || e.partial.is_some() {
             return Err(e);
         }
-        if attempt >= policy.attempts {
-            return Err(gave_up(e, attempt));
-        }
-        notify(attempt + 1, &e);
-        tokio::select! {
-            _ = tokio::time::sleep(backoff(policy, attempt)) => {}
-            _ = ctx.cancel.cancelled() => return Err(e),
+        // The provider's own client may have retried already (`retried`): then the engine
+        // does not retry on top, but still looks for what the lost answer made.
+        let last = e.retried || attempt >= policy.attempts;
+        if !last {
+            notify(attempt + 1, &e);
+            tokio::select! {
+                _ = tokio::time::sleep(backoff(policy, attempt)) => {}
+                _ = ctx.cancel.cancelled() => return Err(e),
+            }
         }
         match rt.recover(&lookup, ctx).await {
             Ok(Recovery::Found(v)) => {
                 tracing::info!(address = %ctx.address, "the failed create had made the object; adopted it");
                 return Ok(v);
             }
-            Ok(Recovery::NotMade) => {}
+            Ok(Recovery::NotMade) if !last => {}
+            Ok(Recovery::NotMade) if e.retried => return Err(e),
+            Ok(Recovery::NotMade) => return Err(gave_up(e, attempt)),
             Ok(Recovery::Unknown { .. }) | Err(_) => return Err(e),
         }
     }
